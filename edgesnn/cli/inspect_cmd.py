@@ -1,0 +1,65 @@
+"""`edgesnn inspect`: what is inside an .esnn blob, and what it needs to run."""
+from __future__ import annotations
+
+from ..blob import read_blob
+from ..runtime import load
+from .output import emit_json, table
+
+NAME = "inspect"
+HELP = "Show an .esnn blob's layers, tensors, memory plan and arena needs."
+EXAMPLE = """example:
+  edgesnn inspect model.esnn
+  edgesnn inspect model.esnn --json | jq .arena_bytes"""
+
+OPS = {1: "dense", 2: "conv2d", 3: "sumpool2d", 4: "add"}
+NEURONS = {0: "none", 1: "IF", 2: "LIF"}
+DTYPES = {1: "u8", 2: "i32"}
+
+
+def add_arguments(p):
+    p.add_argument("model", help="the .esnn model file")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def run(args) -> int:
+    model = load(args.model)  # validated by the C core first
+    with open(args.model, "rb") as f:
+        view = read_blob(f.read())
+    info = model.info()
+    layers = []
+    for i, l in enumerate(view.layers):
+        t = view.tensors[l.out]
+        layers.append({
+            "index": i, "name": l.name, "op": OPS[l.op], "neuron": NEURONS[l.neuron],
+            "inputs": l.inputs, "output": l.out, "out_shape": list(t.dims),
+            "shift": ([int(l.shift.min()), int(l.shift.max())] if l.shift is not None
+                      and len(l.shift) else None),
+            "weights": int(l.weights.size) if l.weights is not None else 0,
+        })
+    tensors = [{"index": i, "dtype": DTYPES[t.dtype], "shape": list(t.dims),
+                "bytes": t.nbytes, "arena_offset": view.arena_offsets[i]}
+               for i, t in enumerate(view.tensors)]
+    modes = {"onestep": info["onestep_ok"], "tstep": True}
+    if args.json:
+        emit_json({**info, "modes": modes, "layers": layers, "tensors": tensors,
+                   "crc32": f"0x{view.crc32:08x}", "meta": view.meta})
+        return 0
+    print(f"{args.model}: edgesnn blob v{info['format_version']}, {info['flash_bytes']} bytes, "
+          f"crc32 0x{view.crc32:08x}, name {info['name']!r}")
+    print(f"input {tuple(info['input_shape'])} u8 (scale {info['input_scale']:.6g}, "
+          f"zero point {info['input_zero_point']}) -> output {tuple(info['output_shape'])}")
+    print(f"default T = {info['default_steps']}; modes: one-step "
+          f"{'yes' if modes['onestep'] else 'no (LIF layers: use T-step)'}, T-step yes; "
+          f"{info['macs']} MACs per one-step inference")
+    print()
+    print(table([[l["index"], l["name"], l["op"], l["neuron"], l["inputs"], l["output"],
+                  tuple(l["out_shape"]), "-" if l["shift"] is None else
+                  f"{l['shift'][0]}..{l['shift'][1]}", l["weights"]] for l in layers],
+                ["#", "name", "op", "neuron", "in", "out", "shape", "shift", "weights"]))
+    print()
+    print(table([[t["index"], t["dtype"], tuple(t["shape"]), t["bytes"], t["arena_offset"]]
+                 for t in tensors], ["tensor", "dtype", "shape", "bytes", "arena offset"]))
+    print()
+    print(f"arena: one-step {info['arena_bytes']} B, T-step (T={info['default_steps']}) "
+          f"{info['arena_bytes_tstep']} B; persistent {model.memory().persistent} B")
+    return 0

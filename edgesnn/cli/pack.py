@@ -1,0 +1,57 @@
+"""`edgesnn pack`: ONNX model -> quantized, planned, validated .esnn blob."""
+from __future__ import annotations
+
+import os
+
+from ..errors import EdgesnnError
+from .data import DIGITS, load_xy
+from .output import emit_json
+
+NAME = "pack"
+HELP = "Import an ONNX model, quantize it with calibration data and write an .esnn blob."
+EXAMPLE = """example:
+  edgesnn pack model.onnx -o model.esnn --calib digits --steps 16
+  edgesnn pack model.onnx -o model.esnn --calib calib.npz --percentile 99.99 --json
+(--calib takes DATA.npz with arrays x [and y], or `digits`: calibrate on the train
+ split and report accuracy on the held-out split)"""
+
+
+def add_arguments(p):
+    p.add_argument("model", help="the ONNX model (an ANN with ReLU/Clip activations)")
+    p.add_argument("-o", "--output", required=True, help="the .esnn file to write")
+    p.add_argument("--calib", required=True,
+                   help="calibration data: DATA.npz (x, optional y) or `digits`")
+    p.add_argument("--steps", "-T", type=int, default=16, help="time steps T stored as default (1..63)")
+    p.add_argument("--percentile", type=float, default=99.9,
+                   help="activation percentile used as IF threshold for plain ReLU (default 99.9)")
+    p.add_argument("--name", default=None, help="model name stored in the metadata")
+    p.add_argument("--json", action="store_true", help="machine-readable report")
+
+
+def run(args) -> int:
+    from ..pack import pack_onnx
+    from ..runtime import Model
+
+    if not 1 <= args.steps <= 63:
+        raise EdgesnnError(f"--steps must be 1..63, got {args.steps}")
+    if not os.path.exists(args.model):
+        raise EdgesnnError(f"no such file: {args.model}")
+    calib_x, calib_y = load_xy(args.calib, split="train")
+    eval_x, eval_y = (load_xy(DIGITS, split="test") if args.calib == DIGITS
+                      else (calib_x, calib_y))
+    blob, report = pack_onnx(args.model, calib_x, calib_y, steps=args.steps,
+                             percentile=args.percentile, name=args.name,
+                             eval_x=eval_x, eval_y=eval_y)
+    model = Model(blob)  # the C core validates what we are about to write
+    model.save(args.output)
+    if args.json:
+        emit_json({"output": args.output, "flash_bytes": report.flash_bytes,
+                   "arena_bytes": model.arena_bytes,
+                   "arena_bytes_tstep": report.tstep_arena_bytes,
+                   "steps": report.steps, "float_accuracy": report.float_accuracy,
+                   "quant_accuracy": report.quant_accuracy, "layers": report.layers,
+                   "warnings": report.warnings})
+        return 0
+    print(report.to_text())
+    print(f"wrote {args.output} ({len(blob)} bytes); the C runtime validated it")
+    return 0

@@ -1,0 +1,306 @@
+"""A small float graph IR for ANNs that are converted into spiking networks.
+
+A Graph is a list of nodes in topological order over named tensors. Shapes never
+include the batch dimension: an input is (C, H, W) or (N,). `Graph.forward` is the
+float64 numpy reference (batched, NCHW) against which conversion is judged.
+
+Build graphs with GraphBuilder (the ONNX importer and the tests both do):
+
+    gb = GraphBuilder((1, 8, 8))
+    h = gb.relu(gb.conv(gb.input, w1, b1, pads=1))
+    y = gb.dense(gb.flatten(gb.avgpool(h, 2)), w2, b2)
+    graph = gb.build(y)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+from .arrayops import conv2d, conv_out_size, window_sum
+from .errors import ShapeError
+
+ACT_KINDS = ("relu", "clip")
+
+
+def _pair(v) -> tuple:
+    return (int(v), int(v)) if np.isscalar(v) else tuple(int(i) for i in v)
+
+
+def _pads4(p) -> tuple:
+    """Padding as (top, left, bottom, right) from an int, (h, w) or a 4-tuple."""
+    if np.isscalar(p):
+        return (int(p),) * 4
+    p = tuple(int(i) for i in p)
+    if len(p) == 2:
+        return (p[0], p[1], p[0], p[1])
+    if len(p) == 4:
+        return p
+    raise ShapeError(f"padding {p!r} must be an int, (h, w) or (top, left, bottom, right)")
+
+
+@dataclass(kw_only=True)
+class Node:
+    name: str
+    inputs: list
+    output: str
+
+    op = "node"
+
+    def out_shape(self, in_shapes: list) -> tuple:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def forward(self, *xs: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+@dataclass(kw_only=True)
+class Input(Node):
+    shape: tuple
+    op = "input"
+
+    def out_shape(self, in_shapes):
+        if len(self.shape) not in (1, 3) or min(self.shape) < 1:
+            raise ShapeError(f"input shape {self.shape} must be (N,) or (C, H, W) with dims >= 1")
+        return tuple(self.shape)
+
+
+@dataclass(kw_only=True)
+class Dense(Node):
+    """y = W x + b over the flattened input (a rank-3 input is read C-major, flat)."""
+
+    W: np.ndarray  # [N, Nin]
+    b: np.ndarray  # [N]
+    op = "dense"
+
+    def out_shape(self, in_shapes):
+        nin = int(np.prod(in_shapes[0]))
+        if self.W.ndim != 2 or self.W.shape[1] != nin or self.b.shape != (self.W.shape[0],):
+            raise ShapeError(
+                f"dense {self.name!r}: W {self.W.shape} and b {self.b.shape} do not fit an "
+                f"input of {nin} elements (need W [N, {nin}], b [N])"
+            )
+        return (self.W.shape[0],)
+
+    def forward(self, x):
+        return x.reshape(x.shape[0], -1) @ self.W.T + self.b
+
+
+@dataclass(kw_only=True)
+class Conv2d(Node):
+    W: np.ndarray  # [C, Cin, kh, kw]
+    b: np.ndarray  # [C]
+    stride: tuple = (1, 1)
+    pads: tuple = (0, 0, 0, 0)  # top, left, bottom, right
+    op = "conv"
+
+    def out_shape(self, in_shapes):
+        s = in_shapes[0]
+        if len(s) != 3 or self.W.ndim != 4 or self.W.shape[1] != s[0]:
+            raise ShapeError(
+                f"conv {self.name!r}: weights {self.W.shape} need a (C={self.W.shape[1] if self.W.ndim == 4 else '?'}, H, W) input, got {s}"
+            )
+        if self.b.shape != (self.W.shape[0],):
+            raise ShapeError(f"conv {self.name!r}: bias {self.b.shape} must be ({self.W.shape[0]},)")
+        _, _, kh, kw = self.W.shape
+        pt, pl, pb, pr = self.pads
+        if pt >= kh or pb >= kh or pl >= kw or pr >= kw:
+            raise ShapeError(f"conv {self.name!r}: pads {self.pads} must be smaller than the kernel {kh}x{kw}")
+        return (
+            self.W.shape[0],
+            conv_out_size(s[1], kh, self.stride[0], pt, pb),
+            conv_out_size(s[2], kw, self.stride[1], pl, pr),
+        )
+
+    def forward(self, x):
+        return conv2d(x, self.W, self.stride, self.pads) + self.b[None, :, None, None]
+
+
+@dataclass(kw_only=True)
+class AvgPool2d(Node):
+    k: tuple
+    stride: tuple
+    op = "avgpool"
+
+    def out_shape(self, in_shapes):
+        s = in_shapes[0]
+        if len(s) != 3:
+            raise ShapeError(f"avgpool {self.name!r} needs a (C, H, W) input, got {s}")
+        return (s[0], conv_out_size(s[1], self.k[0], self.stride[0]),
+                conv_out_size(s[2], self.k[1], self.stride[1]))
+
+    def forward(self, x):
+        return window_sum(x, self.k[0], self.k[1], self.stride) / (self.k[0] * self.k[1])
+
+
+@dataclass(kw_only=True)
+class Flatten(Node):
+    op = "flatten"
+
+    def out_shape(self, in_shapes):
+        return (int(np.prod(in_shapes[0])),)
+
+    def forward(self, x):
+        return x.reshape(x.shape[0], -1)
+
+
+@dataclass(kw_only=True)
+class Add(Node):
+    op = "add"
+
+    def out_shape(self, in_shapes):
+        if tuple(in_shapes[0]) != tuple(in_shapes[1]):
+            raise ShapeError(f"add {self.name!r}: shapes {in_shapes[0]} and {in_shapes[1]} differ")
+        return tuple(in_shapes[0])
+
+    def forward(self, a, b):
+        return a + b
+
+
+@dataclass(kw_only=True)
+class Act(Node):
+    """ReLU, or Clip to [0, max] (ReLU6 and friends)."""
+
+    kind: str = "relu"
+    max: Optional[float] = None
+    op = "act"
+
+    def out_shape(self, in_shapes):
+        if self.kind not in ACT_KINDS:
+            raise ShapeError(f"activation kind {self.kind!r} must be one of {ACT_KINDS}")
+        if self.kind == "clip" and (self.max is None or self.max <= 0):
+            raise ShapeError(f"clip {self.name!r} needs a max > 0, got {self.max}")
+        return tuple(in_shapes[0])
+
+    def forward(self, x):
+        y = np.maximum(x, 0.0)
+        return np.minimum(y, self.max) if self.kind == "clip" else y
+
+
+@dataclass
+class Graph:
+    """Nodes in topological order; nodes[0] is the Input; `output` names the result."""
+
+    nodes: list
+    output: str
+    shapes: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.shapes = infer_shapes(self.nodes)
+        if self.output not in self.shapes:
+            raise ShapeError(f"graph output {self.output!r} is not produced by any node")
+
+    @property
+    def input(self) -> str:
+        return self.nodes[0].output
+
+    @property
+    def input_shape(self) -> tuple:
+        return self.shapes[self.input]
+
+    def producers(self) -> dict:
+        return {n.output: n for n in self.nodes}
+
+    def consumers(self) -> dict:
+        """Tensor name -> list of nodes reading it (in order)."""
+        cons = {n.output: [] for n in self.nodes}
+        for n in self.nodes:
+            for t in n.inputs:
+                cons[t].append(n)
+        return cons
+
+    def batch_input(self, x) -> np.ndarray:
+        """x as float64 [B, *input_shape]; any layout with the right numel per sample works."""
+        x = np.asarray(x, dtype=np.float64)
+        numel = int(np.prod(self.input_shape))
+        if x.size % numel or x.ndim < 1 or x.size == 0:
+            raise ShapeError(f"input of shape {x.shape} is not a batch of {self.input_shape} samples")
+        return x.reshape((-1,) + tuple(self.input_shape))
+
+    def forward_all(self, x) -> dict:
+        """Every tensor of the graph for the batch x (float64, batch first)."""
+        vals = {self.input: self.batch_input(x)}
+        for n in self.nodes[1:]:
+            vals[n.output] = n.forward(*(vals[t] for t in n.inputs))
+        return vals
+
+    def forward(self, x) -> np.ndarray:
+        return self.forward_all(x)[self.output]
+
+
+def infer_shapes(nodes: list) -> dict:
+    if not nodes or not isinstance(nodes[0], Input):
+        raise ShapeError("a graph must start with its Input node")
+    shapes = {}
+    for n in nodes:
+        for t in n.inputs:
+            if t not in shapes:
+                raise ShapeError(f"node {n.name!r} reads {t!r} before it is produced")
+        if n.output in shapes:
+            raise ShapeError(f"tensor {n.output!r} is produced twice")
+        shapes[n.output] = n.out_shape([shapes[t] for t in n.inputs])
+    return shapes
+
+
+class GraphBuilder:
+    """Appends nodes, checking shapes as it goes; every method returns the new tensor name."""
+
+    def __init__(self, input_shape, name: str = "input"):
+        self.nodes: list = []
+        self.shapes: dict = {}
+        self.input = self._append(Input(name=name, inputs=[], output=name, shape=tuple(int(d) for d in input_shape)))
+
+    def _unique(self, name: Optional[str], op: str) -> str:
+        base = name or f"{op}{len(self.nodes)}"
+        out, i = base, 1
+        while out in self.shapes:
+            out, i = f"{base}_{i}", i + 1
+        return out
+
+    def _append(self, node: Node) -> str:
+        for t in node.inputs:
+            if t not in self.shapes:
+                raise ShapeError(f"node {node.name!r} reads unknown tensor {t!r}")
+        self.shapes[node.output] = node.out_shape([self.shapes[t] for t in node.inputs])
+        self.nodes.append(node)
+        return node.output
+
+    def _make(self, cls, name, op, inputs, **kw) -> str:
+        n = self._unique(name, op)
+        return self._append(cls(name=n, inputs=list(inputs), output=n, **kw))
+
+    def dense(self, x, W, b=None, name=None):
+        W = np.asarray(W, dtype=np.float64)
+        b = np.zeros(W.shape[0]) if b is None else np.asarray(b, dtype=np.float64).reshape(-1)
+        return self._make(Dense, name, "dense", [x], W=W, b=b)
+
+    def conv(self, x, W, b=None, stride=1, pads=0, name=None):
+        W = np.asarray(W, dtype=np.float64)
+        b = np.zeros(W.shape[0]) if b is None else np.asarray(b, dtype=np.float64).reshape(-1)
+        return self._make(Conv2d, name, "conv", [x], W=W, b=b, stride=_pair(stride), pads=_pads4(pads))
+
+    def avgpool(self, x, k, stride=None, name=None):
+        k = _pair(k)
+        return self._make(AvgPool2d, name, "avgpool", [x], k=k, stride=_pair(stride) if stride is not None else k)
+
+    def flatten(self, x, name=None):
+        return self._make(Flatten, name, "flatten", [x])
+
+    def add(self, a, b, name=None):
+        return self._make(Add, name, "add", [a, b])
+
+    def relu(self, x, name=None):
+        return self._make(Act, name, "relu", [x], kind="relu")
+
+    def clip(self, x, max, name=None):
+        return self._make(Act, name, "clip", [x], kind="clip", max=float(max))
+
+    def producer(self, tensor: str) -> Node:
+        return next(n for n in self.nodes if n.output == tensor)
+
+    def shape(self, tensor: str) -> tuple:
+        return self.shapes[tensor]
+
+    def build(self, output: Optional[str] = None) -> Graph:
+        return Graph(list(self.nodes), output or self.nodes[-1].output)

@@ -1,0 +1,117 @@
+"""The packing pipeline behind `edgesnn pack`: float graph -> quantised SNN -> .esnn bytes.
+
+Accuracy is measured on the bytes actually written (read back with blob.read_blob and
+run with the numpy integer oracle), so the report describes the deployed model.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+from .blob import read_blob, write_blob
+from .intmodel import DTYPE_BYTES
+from .ir import Graph
+from .plan import plan_memory
+from .quantize import quantize_graph, quantize_input
+from .reference import run_onestep
+
+
+@dataclass
+class PackReport:
+    name: str
+    steps: int
+    percentile: float
+    input_scale: float
+    input_zero_point: int
+    flash_bytes: int  # blob length
+    scratch_bytes: int  # one-step arena
+    tstep_arena_bytes: int  # T-step arena = steps * scratch_bytes
+    naive_arena_bytes: int  # one-step arena without any reuse, for comparison
+    layers: list = field(default_factory=list)  # one dict per layer
+    warnings: list = field(default_factory=list)
+    float_accuracy: Optional[float] = None
+    quant_accuracy: Optional[float] = None
+
+    def to_text(self) -> str:
+        lines = [f"{'#':>2} {'layer':<24} {'op':<9} {'neuron':<6} {'out shape':<14} {'lambda':>8} {'shift':>7} {'w util':>6}"]
+        for i, r in enumerate(self.layers):
+            lam = f"{r['lambda']:.4g}" if r.get("lambda") is not None else "-"
+            sh = f"{r['shift_min']}..{r['shift_max']}" if "shift_min" in r else "-"
+            util = f"{r['weight_util']:.2f}" if "weight_util" in r else "-"
+            lines.append(f"{i:>2} {r['name'][:24]:<24} {r['op']:<9} {r['neuron']:<6} {str(tuple(r['out_shape'])):<14} {lam:>8} {sh:>7} {util:>6}")
+        lines.append(f"flash {self.flash_bytes} B; arena one-step {self.scratch_bytes} B, "
+                     f"T-step (T={self.steps}) {self.tstep_arena_bytes} B (no reuse: {self.naive_arena_bytes} B)")
+        if self.float_accuracy is not None:
+            lines.append(f"accuracy float {self.float_accuracy:.4f}, quantised (T={self.steps}) {self.quant_accuracy:.4f}")
+        lines += [f"warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+
+def accuracy(scores: np.ndarray, labels) -> float:
+    """Top-1 accuracy; argmax takes the lowest index on ties, as the runtime does."""
+    return float(np.mean(np.argmax(scores, axis=1) == np.asarray(labels).reshape(-1)))
+
+
+def pack_graph(graph: Graph, calib_x, calib_y=None, steps: int = 16, percentile: float = 99.9,
+               name: Optional[str] = None, source: Optional[str] = None, classes=None,
+               eval_x=None, eval_y=None) -> tuple:
+    """Convert `graph` into .esnn bytes. Returns (blob_bytes, PackReport).
+
+    calib_x sets the input range and the thresholds; accuracies are measured on
+    (eval_x, eval_y), by default (calib_x, calib_y), when labels are given.
+    """
+    model, qrep = quantize_graph(graph, calib_x, steps=steps, percentile=percentile)
+    plan = plan_memory(model)
+    n_out = model.tensors[model.output_tensor].numel
+    meta = {
+        "name": name or "model",
+        "source": source,
+        "classes": list(classes) if classes is not None else [str(i) for i in range(n_out)],
+        "input_shape": list(graph.input_shape),
+        "layers": [{"name": r["name"], "op": r["op"], "neuron": r["neuron"], "lambda": r.get("lambda")}
+                   for r in qrep.layers],
+    }
+    if source is None:
+        del meta["source"]
+    if "output_scale" in qrep.layers[-1]:  # I32 readout: float logits ~= total / (output_scale * T)
+        meta["output_scale"] = qrep.layers[-1]["output_scale"]
+    rows = []
+    for r, layer in zip(qrep.layers, model.layers):
+        t = model.tensors[layer.out]
+        rows.append({**r, "out_shape": list(t.dims), "out_dtype": "U8" if DTYPE_BYTES[t.dtype] == 1 else "I32",
+                     "arena_offset": plan.offsets[layer.out], "param_bytes": _param_bytes(layer)})
+    report = PackReport(meta["name"], steps, percentile, model.input_scale, model.input_zero_point,
+                        0, plan.scratch_bytes, steps * plan.scratch_bytes, plan.naive_bytes,
+                        rows, list(qrep.warnings))
+    ex, ey = (calib_x, calib_y) if eval_x is None else (eval_x, eval_y)
+    if ey is not None:
+        blob = write_blob(model, plan, meta)
+        report.float_accuracy = accuracy(graph.forward(ex), ey)
+        view = read_blob(blob)
+        q = quantize_input(graph.batch_input(ex), view.input_scale, view.input_zero_point)
+        report.quant_accuracy = accuracy(run_onestep(view, q, steps), ey)
+        meta["float_accuracy"] = report.float_accuracy
+        meta["quant_accuracy"] = report.quant_accuracy
+    blob = write_blob(model, plan, meta)
+    report.flash_bytes = len(blob)
+    return blob, report
+
+
+def _param_bytes(layer) -> int:
+    return sum(a.nbytes for a in (layer.weights, layer.bias, layer.shift, layer.mult) if a is not None)
+
+
+def pack_onnx(path, calib_x, calib_y=None, steps: int = 16, percentile: float = 99.9,
+              name: Optional[str] = None, **kw) -> tuple:
+    """load_onnx + pack_graph; name defaults to the file's stem, source to its file name."""
+    from .onnx_import import load_onnx
+
+    graph = load_onnx(path)
+    if isinstance(path, (str, os.PathLike)):
+        base = os.path.basename(os.fspath(path))
+        name = name or os.path.splitext(base)[0]
+        kw.setdefault("source", base)
+    return pack_graph(graph, calib_x, calib_y, steps=steps, percentile=percentile, name=name, **kw)

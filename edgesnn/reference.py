@@ -1,0 +1,151 @@
+"""Integer oracle: numpy execution of an IntModel/BlobView per docs/format.md section 5.
+
+Written from the spec, independently of the C runtime, to check it bit for bit and to
+measure quantised accuracy in pack reports. Both modes are vectorised over the batch;
+tensors are kept flat ([B, numel], C-major) and reshaped where a window op needs it.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .arrayops import conv2d, window_sum
+from .errors import BlobError
+from .intmodel import (
+    DTYPE_I32, MAX_STEPS, NEURON_LIF, NEURON_NONE, OP_ADD, OP_CONV2D, OP_DENSE, OP_SUMPOOL2D,
+    IntModel,
+)
+
+
+def _error(status: str, msg: str) -> BlobError:
+    return BlobError(f"{status}: {msg}", status=status)
+
+
+def _steps(model: IntModel, steps: int) -> int:
+    t = int(steps) or int(model.default_steps)
+    if not 1 <= t <= MAX_STEPS:
+        raise _error("ESNN_ERR_STEPS", f"steps {t} outside 1..{MAX_STEPS}")
+    for i, layer in enumerate(model.layers):
+        if layer.op == OP_SUMPOOL2D and layer.kernel[0] * layer.kernel[1] * t > 255:
+            raise _error("ESNN_ERR_STEPS", f"layer {i}: {layer.kernel[0]}x{layer.kernel[1]} sum pool with T={t} can exceed 255")
+    return t
+
+
+def _input_batch(model: IntModel, q) -> np.ndarray:
+    q = np.asarray(q)
+    numel = model.tensors[model.input_tensor].numel
+    if q.size % numel or q.size == 0:
+        raise _error("ESNN_ERR_INPUT_SIZE", f"input of shape {q.shape} is not a batch of {numel}-element samples")
+    if q.dtype != np.uint8 and (q.min() < 0 or q.max() > 255):
+        raise _error("ESNN_ERR_INPUT_SIZE", "quantised input values must be 0..255")
+    return q.reshape(-1, numel).astype(np.int64)
+
+
+def _per_element(model: IntModel, t: int, per_channel: np.ndarray) -> np.ndarray:
+    """Broadcast a per-channel array over a flat C-major tensor."""
+    dims = model.tensors[t].dims
+    return np.repeat(per_channel.astype(np.int64), int(np.prod(dims[1:])))
+
+
+def _affine(model: IntModel, layer, x: np.ndarray) -> np.ndarray:
+    """Current of one step without bias for flat x [..., Nin]: W x (zero padding for conv)."""
+    w = layer.weights.astype(np.int64)
+    if layer.op == OP_DENSE:
+        return x @ w.reshape(w.shape[0], -1).T
+    lead = x.shape[:-1]
+    xs = x.reshape((-1,) + tuple(model.tensors[layer.in0].dims))
+    kh, kw, sh, sw, *pads = layer.kernel
+    y = conv2d(xs, w, (sh, sw), tuple(pads))
+    return y.reshape(lead + (-1,))
+
+
+def _sumpool(model: IntModel, layer, x: np.ndarray) -> np.ndarray:
+    lead = x.shape[:-1]
+    xs = x.reshape((-1,) + tuple(model.tensors[layer.in0].dims))
+    kh, kw, sh, sw = layer.kernel[:4]
+    return window_sum(xs, kh, kw, (sh, sw)).reshape(lead + (-1,))
+
+
+def run_onestep(model: IntModel, q_batch, steps: int = 0) -> np.ndarray:
+    """Output totals [B, numel] (int64) of one-step mode: every tensor holds its total."""
+    T = _steps(model, steps)
+    for i, layer in enumerate(model.layers):
+        if layer.neuron == NEURON_LIF:
+            raise _error("ESNN_ERR_MODE", f"layer {i} is LIF; one-step mode needs IF neurons only (use T-step)")
+    vals = {model.input_tensor: _input_batch(model, q_batch)}
+    for layer in model.layers:
+        x = vals[layer.in0]
+        if layer.op in (OP_DENSE, OP_CONV2D):
+            b = _per_element(model, layer.out, layer.bias)
+            if layer.in0 == model.input_tensor:
+                a = T * (b + _affine(model, layer, x))
+            else:
+                a = T * b + _affine(model, layer, x)
+        elif layer.op == OP_ADD:
+            a = (_per_element(model, layer.out, layer.mult[0]) * x
+                 + _per_element(model, layer.out, layer.mult[1]) * vals[layer.in1])
+        else:
+            vals[layer.out] = _sumpool(model, layer, x)
+            continue
+        if layer.neuron == NEURON_NONE:
+            vals[layer.out] = a
+        else:
+            k = _per_element(model, layer.out, layer.shift)
+            vals[layer.out] = np.clip(a >> k, 0, T)  # floor(a / 2^k): arithmetic shift
+    return vals[model.output_tensor]
+
+
+def _total_current_tstep(model: IntModel, layer, vals: dict, T: int) -> np.ndarray:
+    """Sum over the T steps of the per-step current i_t (section 5, 'Current')."""
+    # U8 tensors other than the input hold per-step values [B, T, numel]; the input is
+    # q at every step [B, numel]; I32 tensors hold only their total [B, numel].
+    if layer.op in (OP_DENSE, OP_CONV2D):
+        b = _per_element(model, layer.out, layer.bias)
+        if layer.in0 == model.input_tensor:  # direct encoding: the same current every step
+            i_t = b + _affine(model, layer, vals[layer.in0])
+            return sum(i_t for _ in range(T))
+        return (b + _affine(model, layer, vals[layer.in0])).sum(axis=1)
+    a = 0
+    for idx, m in zip((layer.in0, layer.in1), layer.mult):
+        m = _per_element(model, layer.out, m)
+        if model.tensors[idx].dtype == DTYPE_I32:
+            a = a + m * vals[idx]  # only the total of a current is stored
+        else:
+            a = a + (m * vals[idx]).sum(axis=1)
+    return a
+
+
+def _simulate_neuron(a: np.ndarray, k: np.ndarray, T: int, leak_shift: int) -> np.ndarray:
+    """Per-step spikes [B, T, N] of IF/LIF neurons driven by their time-averaged current."""
+    theta = np.int64(T) << k  # T * 2^k, the threshold in T-scaled integers
+    drive = np.clip(a, -1, theta)
+    u = np.zeros_like(a)
+    spikes = np.zeros((a.shape[0], T, a.shape[1]), dtype=np.int64)
+    for t in range(T):
+        if leak_shift:
+            u = u - (u >> leak_shift)
+        u = u + drive
+        s = u >= theta
+        u = u - np.where(s, theta, 0)
+        spikes[:, t] = s
+    return spikes
+
+
+def run_tstep(model: IntModel, q_batch, steps: int = 0) -> np.ndarray:
+    """Output totals [B, numel] (int64) of T-step mode, simulating every neuron step by step."""
+    T = _steps(model, steps)
+    vals = {model.input_tensor: _input_batch(model, q_batch)}
+    for layer in model.layers:
+        if layer.op == OP_SUMPOOL2D:
+            vals[layer.out] = _sumpool(model, layer, vals[layer.in0])  # per step: [B, T, numel]
+            continue
+        a = _total_current_tstep(model, layer, vals, T)
+        if layer.neuron == NEURON_NONE:
+            vals[layer.out] = a
+        else:
+            k = _per_element(model, layer.out, layer.shift)
+            leak = layer.leak_shift if layer.neuron == NEURON_LIF else 0
+            vals[layer.out] = _simulate_neuron(a, k, T, leak)
+    out = vals[model.output_tensor]
+    if model.tensors[model.output_tensor].dtype == DTYPE_I32:
+        return out
+    return out.sum(axis=1)  # the runtime sums a U8 output's per-step values in place

@@ -1,0 +1,266 @@
+"""The host runtime: the C core (through cffi) behind a numpy-friendly Model object.
+
+Python only orchestrates here: validation, both execution modes and the arena size
+query all happen in runtime_c/, the same code that runs on the boards.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import ArenaError, BlobError, EdgesnnError, ShapeError
+
+MODES = {"onestep": 0, "tstep": 1}
+DTYPES = {1: np.uint8, 2: np.int32}
+
+
+def _lib():
+    try:
+        from ._esnn import ffi, lib
+    except ImportError as exc:  # the extension is built by `pip install -e .`
+        raise EdgesnnError(
+            "the edgesnn C core is not built; run `pip install -e .` in the project folder"
+        ) from exc
+    return ffi, lib
+
+
+def status_name(code: int) -> str:
+    ffi, lib = _lib()
+    return ffi.string(lib.esnn_status_str(code)).decode()
+
+
+def _raise_for(code: int, diag, what: str) -> None:
+    """Turn a C status (and its diagnostics) into an exception a person can act on."""
+    name = status_name(code)
+    where = ""
+    if diag is not None and diag.layer >= 0:
+        where += f" at layer {diag.layer}"
+    if diag is not None and diag.tensor >= 0:
+        where += f" (tensor {diag.tensor})"
+    exp = act = None
+    if diag is not None:
+        exp, act = diag.expected, diag.actual
+    if code == -16:  # ESNN_ERR_ARENA_TOO_SMALL
+        raise ArenaError(f"{what}: arena too small: the model needs {exp} bytes, got {act}")
+    if code == -19:  # ESNN_ERR_INPUT_SIZE
+        raise ShapeError(f"{what}: input has {act} values, the model expects {exp}")
+    if code == -5:  # ESNN_ERR_CRC
+        raise BlobError(
+            f"{what}: the blob is corrupted (stored CRC 0x{exp:08x}, computed 0x{act:08x}); "
+            "re-pack or re-download it",
+            status=code, name=name)
+    detail = f" (expected {exp}, got {act})" if exp or act else ""
+    raise BlobError(f"{what}: {name}{where}{detail}", status=code, name=name)
+
+
+@dataclass(frozen=True)
+class Memory:
+    """Arena bytes of one configuration: kept across calls vs. reused scratch."""
+    persistent: int
+    scratch: int
+
+    @property
+    def total(self) -> int:
+        return self.persistent + self.scratch
+
+
+class Model:
+    """A validated .esnn blob bound to the C runtime, with its own arena."""
+
+    def __init__(self, blob: bytes, source: str | None = None, arena_limit: int | None = None):
+        """`arena_limit` caps the arena as a board's RAM would; None sizes it exactly."""
+        ffi, lib = _lib()
+        self.arena_limit = arena_limit
+        self.blob = bytes(blob)
+        self.source = source
+        self._blob_c = ffi.from_buffer("uint8_t[]", self.blob)
+        info = ffi.new("esnn_info *")
+        diag = ffi.new("esnn_diag *")
+        st = lib.esnn_validate(self._blob_c, len(self.blob), info, diag)
+        if st != 0:
+            _raise_for(st, diag, f"invalid model{' ' + source if source else ''}")
+        self._info = info
+        self.input_shape = tuple(int(d) for d in info.input_dims[0:info.input_rank])
+        self.output_shape = tuple(int(d) for d in info.output_dims[0:info.output_rank])
+        self.default_steps = int(info.default_steps)
+        self.meta = self._read_meta()
+        self.input_scale, self.input_zero_point = self._read_input_quant()
+        self._arena = None
+        self._arena_key = None
+        self._model_c = None
+
+    # ---- description -------------------------------------------------------
+    def _read_meta(self) -> dict:
+        off = int.from_bytes(self.blob[56:60], "little")
+        length = int.from_bytes(self.blob[60:64], "little")
+        if not length:
+            return {}
+        try:
+            return json.loads(self.blob[off:off + length].decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return {}
+
+    def _read_input_quant(self):
+        scale = float(np.frombuffer(self.blob[48:52], dtype="<f4")[0])
+        zp = int(np.frombuffer(self.blob[52:56], dtype="<i4")[0])
+        return scale, zp
+
+    def info(self) -> dict:
+        i = self._info
+        return {
+            "format_version": f"{i.version_major}.{i.version_minor}",
+            "flash_bytes": int(i.total_length),
+            "layers": int(i.num_layers),
+            "tensors": int(i.num_tensors),
+            "default_steps": self.default_steps,
+            "onestep_ok": bool(i.onestep_ok),
+            "input_shape": list(self.input_shape),
+            "output_shape": list(self.output_shape),
+            "input_scale": self.input_scale,
+            "input_zero_point": self.input_zero_point,
+            "macs": int(i.macs),
+            "arena_bytes": self.arena_bytes,
+            "arena_bytes_tstep": self.memory("tstep").total,
+            "name": self.meta.get("name"),
+        }
+
+    def memory(self, mode: str = "onestep", steps: int | None = None) -> Memory:
+        """Exact arena bytes for `mode` at `steps`, split into persistent and scratch."""
+        ffi, lib = _lib()
+        out = ffi.new("uint32_t *")
+        diag = ffi.new("esnn_diag *")
+        st = lib.esnn_arena_bytes(self._blob_c, len(self.blob), self._mode(mode),
+                                  self._steps(steps), out, diag)
+        if st != 0:
+            _raise_for(st, diag, "arena size query")
+        persistent = int(self._info.persistent_bytes)
+        return Memory(persistent=persistent, scratch=int(out[0]) - persistent)
+
+    @property
+    def arena_bytes(self) -> int:
+        """Arena bytes one-step inference needs (what a board must provide)."""
+        return self.memory("onestep").total
+
+    # ---- inference ----------------------------------------------------------
+    def quantize(self, x) -> np.ndarray:
+        """Float samples -> the uint8 input codes the device takes."""
+        from .quantize import quantize_input
+        return quantize_input(np.asarray(x, dtype=np.float64), self.input_scale,
+                              self.input_zero_point)
+
+    def outputs(self, x, steps: int | None = None, mode: str = "onestep",
+                quantized: bool = False) -> np.ndarray:
+        """Output totals (spike counts or readout currents), shape (N, *output_shape)."""
+        q = self._batch(x, quantized)
+        return self._run(q, self._mode(mode), self._steps(steps))
+
+    def predict(self, x, steps: int | None = None, mode: str = "onestep",
+                quantized: bool = False) -> np.ndarray:
+        """Class indices (argmax of the output totals, lowest index on ties)."""
+        out = self.outputs(x, steps=steps, mode=mode, quantized=quantized)
+        return out.reshape(out.shape[0], -1).argmax(axis=1)
+
+    def simulate(self, x, steps: int | None = None, quantized: bool = False) -> np.ndarray:
+        """Explicit T-step simulation; returns output totals like `outputs`."""
+        return self.outputs(x, steps=steps, mode="tstep", quantized=quantized)
+
+    def save(self, path: str) -> None:
+        tmp = f"{path}.tmp"
+        with open(tmp, "wb") as f:
+            f.write(self.blob)
+        os.replace(tmp, path)  # never leave a half-written model at `path`
+
+    # ---- internals ----------------------------------------------------------
+    def _mode(self, mode: str) -> int:
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {sorted(MODES)}, got {mode!r}")
+        return MODES[mode]
+
+    def _steps(self, steps) -> int:
+        if steps is None:
+            return 0
+        steps = int(steps)
+        if not 1 <= steps <= 63:
+            raise ValueError(f"steps must be 1..63, got {steps}")
+        return steps
+
+    def _batch(self, x, quantized: bool) -> np.ndarray:
+        x = np.asarray(x)
+        shape = self.input_shape
+        if x.shape == shape:
+            x = x[None]
+        if x.shape[1:] != shape:
+            raise ShapeError(
+                f"input has shape {tuple(x.shape)}; the model expects one sample of shape "
+                f"{shape} or a batch of shape (N, {', '.join(map(str, shape))})")
+        if quantized:
+            if x.dtype != np.uint8:
+                raise ShapeError(f"quantized input must be uint8, got {x.dtype}")
+            q = x
+        else:
+            if not np.all(np.isfinite(x)):
+                raise ValueError("input contains NaN or infinite values")
+            q = self.quantize(x)
+        return np.ascontiguousarray(q.reshape(q.shape[0], -1), dtype=np.uint8)
+
+    def _bind(self, mode: int, steps: int):
+        """Give the C model an arena big enough for (mode, steps); reuse it when it is."""
+        ffi, lib = _lib()
+        need = self.memory("tstep" if mode else "onestep", steps or None).total
+        if self._arena is not None and self._arena_key >= need:
+            return
+        size = need if self.arena_limit is None else int(self.arena_limit)
+        raw = np.zeros(size + 16, dtype=np.uint8)
+        ptr = ffi.cast("uint8_t *", ffi.from_buffer(raw))
+        pad = (-int(ffi.cast("uintptr_t", ptr))) % 16  # the C core wants 16-byte alignment
+        model = ffi.new("esnn_model *")
+        diag = ffi.new("esnn_diag *")
+        st = lib.esnn_init(model, self._blob_c, len(self.blob), ptr + pad, size, diag)
+        if st != 0:
+            _raise_for(st, diag, "init")
+        self._arena, self._arena_key, self._model_c = raw, size, model
+
+    def _run(self, q: np.ndarray, mode: int, steps: int) -> np.ndarray:
+        ffi, lib = _lib()
+        self._bind(mode, steps)
+        diag = ffi.new("esnn_diag *")
+        out = ffi.new("esnn_tensor *")
+        n_out = int(self._info.output_numel)
+        dtype = DTYPES[int(self._info.output_dtype)]
+        result = np.empty((q.shape[0], n_out), dtype=np.int64)
+        qbuf = ffi.from_buffer("uint8_t[]", q)
+        width = q.shape[1]
+        for i in range(q.shape[0]):
+            # the C core re-checks the arena against (mode, steps) and reports the numbers
+            st = lib.esnn_invoke(self._model_c, qbuf + i * width, width, mode, steps, diag)
+            if st != 0:
+                _raise_for(st, diag, "inference")
+            lib.esnn_output(self._model_c, out)
+            nbytes = n_out * np.dtype(dtype).itemsize
+            result[i] = np.frombuffer(ffi.buffer(out.data, nbytes), dtype=dtype)
+        return result.reshape((q.shape[0],) + self.output_shape)
+
+
+def load(path_or_bytes, arena_limit: int | None = None) -> Model:
+    """Load and validate an .esnn model from a path or from bytes."""
+    if isinstance(path_or_bytes, (bytes, bytearray, memoryview)):
+        return Model(bytes(path_or_bytes), arena_limit=arena_limit)
+    path = os.fspath(path_or_bytes)
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as exc:
+        raise EdgesnnError(f"cannot read model {path}: {exc.strerror}") from exc
+    return Model(data, source=path, arena_limit=arena_limit)
+
+
+def default_model_path() -> str:
+    """The digits model that ships inside the package."""
+    return os.path.join(os.path.dirname(__file__), "models", "digits.esnn")
+
+
+def load_default() -> Model:
+    return load(default_model_path())

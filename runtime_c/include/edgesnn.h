@@ -1,0 +1,154 @@
+/*
+ * edgesnn.h - the one public header of the edgesnn C runtime.
+ *
+ * Portable C99, no malloc, no floating point on the inference path. The caller owns
+ * every byte: the blob (read in place, e.g. from flash) and one arena for
+ * activations. The blob format and the arithmetic are specified in docs/format.md.
+ *
+ * Typical use:
+ *     uint32_t need;
+ *     esnn_arena_bytes(blob, len, ESNN_MODE_ONESTEP, 0, &need, NULL);
+ *     esnn_model m;
+ *     esnn_init(&m, blob, len, arena, arena_len, NULL);
+ *     esnn_invoke(&m, input_q, input_len, ESNN_MODE_ONESTEP, 0, NULL);
+ *     esnn_tensor out; esnn_output(&m, &out);
+ */
+#ifndef EDGESNN_H
+#define EDGESNN_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ESNN_VERSION_MAJOR 1
+#define ESNN_VERSION_MINOR 0
+#define ESNN_RUNTIME_VERSION "0.1.0"
+
+#define ESNN_HEADER_BYTES 64u
+#define ESNN_LAYER_BYTES 64u
+#define ESNN_TENSOR_BYTES 16u
+#define ESNN_MAX_LAYERS 64u
+#define ESNN_MAX_TENSORS 64u
+#define ESNN_MAX_STEPS 63u
+#define ESNN_MAX_SHIFT 20u
+#define ESNN_ARENA_ALIGN 16u
+#define ESNN_NO_TENSOR 0xFFFFu
+
+/* Status codes: 0 is success, every failure is negative and specific. */
+typedef enum {
+    ESNN_OK = 0,
+    ESNN_ERR_NULL = -1,            /* a required pointer argument was NULL */
+    ESNN_ERR_TRUNCATED = -2,       /* blob shorter than its header or total_length */
+    ESNN_ERR_MAGIC = -3,           /* not an .esnn blob */
+    ESNN_ERR_VERSION = -4,         /* unsupported format major version */
+    ESNN_ERR_CRC = -5,             /* CRC-32 mismatch: corrupted blob */
+    ESNN_ERR_ALIGN = -6,           /* misaligned section, tensor or arena */
+    ESNN_ERR_BOUNDS = -7,          /* offset/length outside its section or the arena plan */
+    ESNN_ERR_LIMITS = -8,          /* too many layers/tensors/elements */
+    ESNN_ERR_RESERVED = -9,        /* a reserved field or unused section is not zero */
+    ESNN_ERR_OP = -10,             /* unknown op or neuron type */
+    ESNN_ERR_DTYPE = -11,          /* tensor dtype not allowed here */
+    ESNN_ERR_SHAPE = -12,          /* inconsistent shapes or sizes */
+    ESNN_ERR_SHIFT = -13,          /* threshold or leak shift out of range */
+    ESNN_ERR_GRAPH = -14,          /* bad tensor index or execution order */
+    ESNN_ERR_OVERFLOW = -15,       /* weights/biases could overflow the int32 accumulator */
+    ESNN_ERR_ARENA_TOO_SMALL = -16,/* arena smaller than the plan needs */
+    ESNN_ERR_STEPS = -17,          /* steps outside 1..63 or too many for a sum pool */
+    ESNN_ERR_MODE = -18,           /* mode not possible for this blob (one-step with LIF) */
+    ESNN_ERR_INPUT_SIZE = -19,     /* input length differs from the input tensor */
+    ESNN_ERR_STATE = -20           /* model not initialised or nothing invoked yet */
+} esnn_status;
+
+typedef enum {
+    ESNN_MODE_ONESTEP = 0,  /* parallel spike generation: one pass, counts directly */
+    ESNN_MODE_TSTEP = 1     /* explicit simulation of T steps */
+} esnn_mode;
+
+typedef enum { ESNN_DTYPE_U8 = 1, ESNN_DTYPE_I32 = 2 } esnn_dtype;
+typedef enum { ESNN_OP_DENSE = 1, ESNN_OP_CONV2D = 2, ESNN_OP_SUMPOOL2D = 3, ESNN_OP_ADD = 4 } esnn_op;
+typedef enum { ESNN_NEURON_NONE = 0, ESNN_NEURON_IF = 1, ESNN_NEURON_LIF = 2 } esnn_neuron;
+
+/* Where a failure happened and the numbers involved, for messages a person can act on.
+ * Every function taking an esnn_diag* accepts NULL. */
+typedef struct {
+    int32_t status;     /* the same status the function returned */
+    int32_t layer;      /* layer index, or -1 */
+    int32_t tensor;     /* tensor index, or -1 */
+    uint32_t expected;  /* e.g. bytes needed, input length expected, CRC stored */
+    uint32_t actual;    /* e.g. bytes given, input length given, CRC computed */
+} esnn_diag;
+
+/* A read-only view of a tensor in the arena. */
+typedef struct {
+    const void *data;   /* uint8_t* for U8, int32_t* for I32 */
+    uint8_t dtype;      /* esnn_dtype */
+    uint8_t rank;
+    uint16_t dims[3];
+    uint32_t numel;
+} esnn_tensor;
+
+/* Caller-owned model state; fields are private to the runtime. */
+typedef struct {
+    const uint8_t *blob;
+    uint32_t blob_len;
+    uint8_t *arena;
+    uint32_t arena_len;
+    uint32_t last_steps;   /* T of the last invoke, 0 before any */
+    uint8_t last_mode;     /* esnn_mode of the last invoke */
+    uint8_t ready;         /* 1 after a successful esnn_init */
+} esnn_model;
+
+/* Blob information after validation (no arena needed). */
+typedef struct {
+    uint16_t version_major, version_minor;
+    uint16_t num_layers, num_tensors;
+    uint16_t default_steps;
+    uint8_t onestep_ok;        /* 1 when every neuron is IF (no LIF) */
+    uint8_t reserved;
+    uint32_t total_length;
+    uint32_t scratch_bytes;    /* one-step arena need */
+    uint32_t persistent_bytes; /* arena bytes kept across invocations (0 for inference) */
+    uint32_t input_numel, output_numel;
+    uint8_t output_dtype;
+    uint8_t input_rank, output_rank;
+    uint8_t pad;
+    uint16_t input_dims[3], output_dims[3];
+    uint64_t macs;             /* multiply-accumulates of one one-step inference */
+} esnn_info;
+
+const char *esnn_status_str(esnn_status s);
+
+/* CRC-32 as used in the blob header (zlib-compatible); crc = 0 to start. */
+uint32_t esnn_crc32(uint32_t crc, const uint8_t *data, uint32_t len);
+
+/* Validate a whole blob (every rule of docs/format.md) and fill *info (may be NULL). */
+esnn_status esnn_validate(const uint8_t *blob, uint32_t len, esnn_info *info, esnn_diag *diag);
+
+/* Exact arena bytes needed to invoke this blob in `mode` with `steps` (0 = default),
+ * before any init. Validates the blob. */
+esnn_status esnn_arena_bytes(const uint8_t *blob, uint32_t len, esnn_mode mode, uint32_t steps,
+                             uint32_t *bytes, esnn_diag *diag);
+
+/* Validate the blob and bind it and the arena (16-byte aligned) to *m. The blob is
+ * used in place and must outlive *m. Checks the arena against the one-step need;
+ * esnn_invoke re-checks it for the mode and T asked for. */
+esnn_status esnn_init(esnn_model *m, const uint8_t *blob, uint32_t blob_len, uint8_t *arena,
+                      uint32_t arena_len, esnn_diag *diag);
+
+/* Run one inference. `input` holds input_numel quantised bytes. steps = 0 uses the
+ * blob's default T. */
+esnn_status esnn_invoke(esnn_model *m, const uint8_t *input, uint32_t input_len, esnn_mode mode,
+                        uint32_t steps, esnn_diag *diag);
+
+/* The output totals of the last invoke (U8 spike counts or I32 currents). */
+esnn_status esnn_output(const esnn_model *m, esnn_tensor *out);
+
+/* Index of the largest output total of the last invoke (lowest index on ties). */
+esnn_status esnn_output_argmax(const esnn_model *m, uint32_t *index);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* EDGESNN_H */

@@ -1,0 +1,157 @@
+/*
+ * esnn_internal.h - private declarations shared by the runtime's source files.
+ *
+ * Nothing here is API. Blob fields are always decoded byte by byte into these plain
+ * structs (never by casting blob pointers), so unaligned or hostile blobs are safe and
+ * the code does not depend on host endianness.
+ */
+#ifndef ESNN_INTERNAL_H
+#define ESNN_INTERNAL_H
+
+#include <stddef.h>
+#include <string.h>
+#include "edgesnn.h"
+
+/* Indices of the four (offset, length) pairs of a layer entry. */
+enum { ESNN_SEC_W = 0, ESNN_SEC_B = 1, ESNN_SEC_S = 2, ESNN_SEC_M = 3 };
+
+/* Largest numel of a tensor (format.md section 3). */
+#define ESNN_MAX_NUMEL 65535u
+/* A total current must stay below 2^31 (format.md overflow rule). */
+#define ESNN_I32_LIMIT 0x80000000ull
+
+/* Decoded header (section 2). */
+typedef struct {
+    uint16_t version_major, version_minor;
+    uint32_t total_length, crc32;
+    uint16_t num_layers, num_tensors;
+    uint16_t input_tensor, output_tensor;
+    uint16_t default_steps, reserved;
+    uint32_t layer_table_offset, tensor_table_offset;
+    uint32_t scratch_bytes, data_offset, data_length;
+    uint32_t meta_offset, meta_length;
+} esnn_hdr;
+
+/* Decoded tensor table entry (section 3) plus derived sizes. */
+typedef struct {
+    uint8_t dtype, rank;
+    uint16_t reserved0, reserved1;
+    uint16_t dims[3];
+    uint32_t arena_offset;
+    uint32_t numel;  /* dims product, saturated at 0xFFFFFFFF for hostile dims */
+    uint32_t bytes;  /* numel * element size, saturated likewise */
+} esnn_tdesc;
+
+/* Decoded layer table entry (section 4). */
+typedef struct {
+    uint8_t op, neuron, leak_shift, flags;
+    uint16_t in0, in1, out, reserved;
+    uint8_t kh, kw, sh, sw, pt, pl, pb, pr;
+    uint32_t off[4], len[4];   /* indexed by ESNN_SEC_* */
+    uint8_t tail_nonzero;      /* 1 when one of the 12 trailing reserved bytes is set */
+} esnn_ldesc;
+
+/* What one invoke needs to find tensors: the T-step plan is the one-step plan * T. */
+typedef struct {
+    const uint8_t *blob;
+    uint8_t *arena;
+    uint32_t T;       /* steps of this call, 1..63 */
+    uint32_t scale;   /* 1 in one-step mode, T in T-step mode */
+    uint8_t tstep;    /* 1 in T-step mode */
+} esnn_run;
+
+/* Where and how a layer's neurons store their result (see esnn_neuron.c). */
+typedef struct {
+    uint8_t *out;          /* output tensor base in the arena */
+    const uint8_t *shift;  /* per-channel threshold shifts in the blob; NULL for NONE */
+    uint32_t numel;        /* output elements = stride between T-step rows */
+    uint32_t T;
+    uint8_t tstep, neuron, leak;
+} esnn_sink;
+
+/* ---- esnn_blob_read.c: little-endian readers ---- */
+uint16_t esnn_rd_u16(const uint8_t *p);
+uint32_t esnn_rd_u32(const uint8_t *p);
+int32_t esnn_rd_i32(const uint8_t *p);
+int16_t esnn_rd_i16(const uint8_t *p);
+void esnn_read_header(const uint8_t *blob, esnn_hdr *h);
+void esnn_read_tensor(const uint8_t *blob, const esnn_hdr *h, uint32_t i, esnn_tdesc *t);
+void esnn_read_layer(const uint8_t *blob, const esnn_hdr *h, uint32_t i, esnn_ldesc *l);
+
+/* ---- esnn_diag.c ---- */
+esnn_status esnn_fail(esnn_diag *d, esnn_status s, int32_t layer, int32_t tensor,
+                      uint32_t expected, uint32_t actual);
+esnn_status esnn_ok(esnn_diag *d);
+uint32_t esnn_sat32(uint64_t v);
+
+/* ---- validation (esnn_validate*.c) ---- */
+esnn_status esnn_validate_blob(const uint8_t *blob, uint32_t len, esnn_hdr *h, esnn_info *info,
+                               esnn_diag *d);
+esnn_status esnn_validate_header(const uint8_t *blob, uint32_t len, esnn_hdr *h, esnn_diag *d);
+esnn_status esnn_validate_tensors(const uint8_t *blob, const esnn_hdr *h, esnn_diag *d);
+esnn_status esnn_validate_layer(const uint8_t *blob, const esnn_hdr *h, uint32_t li,
+                                const esnn_ldesc *l, esnn_diag *d);
+esnn_status esnn_validate_graph(const uint8_t *blob, const esnn_hdr *h, esnn_diag *d);
+esnn_status esnn_validate_overflow(const uint8_t *blob, const esnn_hdr *h, esnn_diag *d);
+uint32_t esnn_layer_channels(const esnn_tdesc *out);
+
+/* ---- esnn_plan.c: per-call checks shared by esnn_arena_bytes and esnn_invoke ---- */
+esnn_status esnn_plan(const uint8_t *blob, const esnn_hdr *h, esnn_mode mode, uint32_t steps,
+                      uint32_t *T, uint64_t *need, esnn_diag *d);
+
+/* ---- kernels ---- */
+uint8_t *esnn_tensor_ptr(const esnn_run *r, const esnn_tdesc *t);
+void esnn_sink_init(esnn_sink *s, const esnn_run *r, const esnn_ldesc *l, const esnn_tdesc *out);
+void esnn_neuron_store(const esnn_sink *s, uint32_t idx, uint32_t c, int32_t a);
+void esnn_spike_train(int32_t a, uint32_t k, uint32_t leak, uint32_t T, uint8_t *out,
+                      uint32_t stride);
+void esnn_dense(const esnn_run *r, const esnn_ldesc *l, const esnn_tdesc *in,
+                const esnn_tdesc *out, int analog);
+void esnn_conv2d(const esnn_run *r, const esnn_ldesc *l, const esnn_tdesc *in,
+                 const esnn_tdesc *out, int analog);
+void esnn_sumpool2d(const esnn_run *r, const esnn_ldesc *l, const esnn_tdesc *in,
+                    const esnn_tdesc *out);
+void esnn_add(const esnn_run *r, const esnn_ldesc *l, const esnn_tdesc *in0,
+              const esnn_tdesc *in1, const esnn_tdesc *out);
+
+/* Floor of a / 2^k for any int32 a and k in 0..31, without relying on the
+ * implementation-defined result of >> on negative values: for a < 0,
+ * floor(a / 2^k) = -(ceil(-a / 2^k)) = -(((-a - 1) >> k) + 1), and -a - 1 = -(a + 1)
+ * is non-negative and cannot overflow even for INT32_MIN. */
+static inline int32_t esnn_asr32(int32_t a, uint32_t k)
+{
+    return a >= 0 ? (int32_t)(a >> k) : -((-(a + 1)) >> k) - 1;
+}
+
+/* Arena int32 access through memcpy: no aliasing or alignment assumptions about the
+ * caller's buffer; compilers turn it into one load/store. */
+static inline int32_t esnn_ld_i32(const uint8_t *p)
+{
+    int32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void esnn_st_i32(uint8_t *p, int32_t v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
+/* int8 x uint8 dot product. Four partial sums break the add dependency chain; each
+ * partial sum is bounded by the validated overflow bound, so none can overflow. */
+static inline int32_t esnn_dot_s8u8(const int8_t *w, const uint8_t *x, uint32_t n)
+{
+    int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    uint32_t j = 0;
+    for (; j + 4u <= n; j += 4u) {
+        s0 += w[j] * x[j];
+        s1 += w[j + 1u] * x[j + 1u];
+        s2 += w[j + 2u] * x[j + 2u];
+        s3 += w[j + 3u] * x[j + 3u];
+    }
+    for (; j < n; j++)
+        s0 += w[j] * x[j];
+    return (s0 + s1) + (s2 + s3);
+}
+
+#endif /* ESNN_INTERNAL_H */

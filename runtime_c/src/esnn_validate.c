@@ -1,0 +1,88 @@
+/* esnn_validate.c - whole-blob validation: header, tensors, layers, graph and
+ * overflow passes in that order, then the esnn_info summary. Each pass may assume
+ * the previous ones succeeded (e.g. the graph pass trusts tensor indices). */
+#include "esnn_internal.h"
+
+/* Multiply-accumulates of one one-step inference: weights x output positions. */
+static uint64_t layer_macs(const uint8_t *blob, const esnn_hdr *h, const esnn_ldesc *l)
+{
+    esnn_tdesc out;
+    if (l->op != ESNN_OP_DENSE && l->op != ESNN_OP_CONV2D)
+        return 0;
+    esnn_read_tensor(blob, h, l->out, &out);
+    return (uint64_t)l->len[ESNN_SEC_W] * out.dims[1] * out.dims[2];
+}
+
+static void fill_info(const uint8_t *blob, const esnn_hdr *h, esnn_info *info)
+{
+    esnn_tdesc in, out;
+    esnn_ldesc l;
+    uint32_t i;
+    memset(info, 0, sizeof *info);
+    info->version_major = h->version_major;
+    info->version_minor = h->version_minor;
+    info->num_layers = h->num_layers;
+    info->num_tensors = h->num_tensors;
+    info->default_steps = h->default_steps;
+    info->total_length = h->total_length;
+    info->scratch_bytes = h->scratch_bytes;
+    info->persistent_bytes = 0;  /* inference keeps no state across invocations */
+    info->onestep_ok = 1;
+    for (i = 0; i < h->num_layers; i++) {
+        esnn_read_layer(blob, h, i, &l);
+        if (l.neuron == ESNN_NEURON_LIF)
+            info->onestep_ok = 0;
+        info->macs += layer_macs(blob, h, &l);
+    }
+    esnn_read_tensor(blob, h, h->input_tensor, &in);
+    esnn_read_tensor(blob, h, h->output_tensor, &out);
+    info->input_numel = in.numel;
+    info->output_numel = out.numel;
+    info->output_dtype = out.dtype;
+    info->input_rank = in.rank;
+    info->output_rank = out.rank;
+    for (i = 0; i < 3u; i++) {
+        info->input_dims[i] = in.dims[i];
+        info->output_dims[i] = out.dims[i];
+    }
+}
+
+static esnn_status validate_layers(const uint8_t *blob, const esnn_hdr *h, esnn_diag *d)
+{
+    esnn_ldesc l;
+    uint32_t i;
+    esnn_status s = ESNN_OK;
+    for (i = 0; i < h->num_layers && s == ESNN_OK; i++) {
+        esnn_read_layer(blob, h, i, &l);
+        s = esnn_validate_layer(blob, h, i, &l, d);
+    }
+    return s;
+}
+
+esnn_status esnn_validate_blob(const uint8_t *blob, uint32_t len, esnn_hdr *h, esnn_info *info,
+                               esnn_diag *d)
+{
+    esnn_status s;
+    if (!blob)
+        return esnn_fail(d, ESNN_ERR_NULL, -1, -1, 0, 0);
+    s = esnn_validate_header(blob, len, h, d);
+    if (s == ESNN_OK)
+        s = esnn_validate_tensors(blob, h, d);
+    if (s == ESNN_OK)
+        s = validate_layers(blob, h, d);
+    if (s == ESNN_OK)
+        s = esnn_validate_graph(blob, h, d);
+    if (s == ESNN_OK)
+        s = esnn_validate_overflow(blob, h, d);
+    if (s != ESNN_OK)
+        return s;
+    if (info)
+        fill_info(blob, h, info);
+    return esnn_ok(d);
+}
+
+esnn_status esnn_validate(const uint8_t *blob, uint32_t len, esnn_info *info, esnn_diag *diag)
+{
+    esnn_hdr h;
+    return esnn_validate_blob(blob, len, &h, info, diag);
+}

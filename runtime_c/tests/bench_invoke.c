@@ -1,0 +1,96 @@
+/* bench_invoke.c - repeated inference for timing and callgrind instruction counts.
+ *
+ *   bench_invoke BLOB INPUT_FILE MODE(onestep|tstep) STEPS ITER
+ *
+ * INPUT_FILE holds one quantised input (input_numel bytes). Prints the argmax and
+ * the output totals of the last run. Setup (validation, CRC) happens once, outside
+ * the loop, as on a device.
+ */
+#include "edgesnn.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint8_t *load(const char *path, uint32_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    long sz;
+    uint8_t *b;
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    sz = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    b = (uint8_t *)malloc(sz > 0 ? (size_t)sz : 1);
+    if (sz < 0 || fread(b, 1, (size_t)sz, f) != (size_t)sz) {
+        fclose(f);
+        free(b);
+        return NULL;
+    }
+    fclose(f);
+    *n = (uint32_t)sz;
+    return b;
+}
+
+static int fail(const char *what, esnn_status s, const esnn_diag *d)
+{
+    fprintf(stderr, "%s: %s (layer %d, tensor %d, expected %u, actual %u)\n", what,
+            esnn_status_str(s), d->layer, d->tensor, d->expected, d->actual);
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    uint32_t blob_n = 0, in_n = 0, need = 0, steps, i, idx = 0;
+    long iter, k;
+    uint8_t *blob, *input, *raw, *arena;
+    esnn_mode mode;
+    esnn_model m;
+    esnn_diag d;
+    esnn_tensor out;
+    esnn_status s;
+    if (argc != 6) {
+        fprintf(stderr, "usage: bench_invoke BLOB INPUT_FILE onestep|tstep STEPS ITER\n");
+        return 2;
+    }
+    mode = strcmp(argv[3], "tstep") == 0 ? ESNN_MODE_TSTEP : ESNN_MODE_ONESTEP;
+    steps = (uint32_t)strtoul(argv[4], NULL, 10);
+    iter = atol(argv[5]);
+    blob = load(argv[1], &blob_n);
+    input = load(argv[2], &in_n);
+    if (!blob || !input) {
+        fprintf(stderr, "cannot read %s\n", !blob ? argv[1] : argv[2]);
+        return 2;
+    }
+    s = esnn_arena_bytes(blob, blob_n, mode, steps, &need, &d);
+    if (s != ESNN_OK)
+        return fail("arena size", s, &d);
+    raw = (uint8_t *)malloc(need + ESNN_ARENA_ALIGN);
+    arena = raw + (ESNN_ARENA_ALIGN - ((uintptr_t)raw % ESNN_ARENA_ALIGN)) % ESNN_ARENA_ALIGN;
+    s = esnn_init(&m, blob, blob_n, arena, need, &d);
+    if (s != ESNN_OK)
+        return fail("init", s, &d);
+    for (k = 0; k < iter; k++) {
+        s = esnn_invoke(&m, input, in_n, mode, steps, &d);
+        if (s != ESNN_OK)
+            return fail("invoke", s, &d);
+    }
+    esnn_output(&m, &out);
+    esnn_output_argmax(&m, &idx);
+    printf("arena %u bytes, %ld iterations, mode %s, T %u\nargmax %u\ntotals", need, iter,
+           mode == ESNN_MODE_TSTEP ? "tstep" : "onestep", m.last_steps, idx);
+    for (i = 0; i < out.numel; i++) {
+        if (out.dtype == ESNN_DTYPE_U8) {
+            printf(" %u", ((const uint8_t *)out.data)[i]);
+        } else {
+            int32_t v;
+            memcpy(&v, (const uint8_t *)out.data + 4u * i, 4);
+            printf(" %ld", (long)v);
+        }
+    }
+    printf("\n");
+    free(raw);
+    free(blob);
+    free(input);
+    return 0;
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs everything edgesnn needs on a fresh Debian machine: the system tools the
+# tests and benchmarks use, then the package itself (which compiles the C core) with
+# its test extra. Safe to run again; it only installs what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+
+need_apt=()
+for tool in gcc make valgrind; do
+    command -v "$tool" >/dev/null 2>&1 || need_apt+=("$tool")
+done
+if [ ${#need_apt[@]} -gt 0 ]; then
+    echo "installing system packages: ${need_apt[*]}"
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+echo "installing edgesnn and its test dependencies (compiles the C core)"
+"$PY" -m pip install -q --disable-pip-version-check -e '.[test]'
+"$PY" -c "import edgesnn._esnn" || { echo "the C core extension did not build" >&2; exit 1; }

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import ArenaError, BlobError, EdgesnnError, ShapeError
+from .errors import STATUS_NAMES, ArenaError, BlobError, EdgesnnError, ShapeError
 
 MODES = {"onestep": 0, "tstep": 1}
 DTYPES = {1: np.uint8, 2: np.int32}
@@ -34,7 +34,8 @@ def status_name(code: int) -> str:
 
 def _raise_for(code: int, diag, what: str) -> None:
     """Turn a C status (and its diagnostics) into an exception a person can act on."""
-    name = status_name(code)
+    text = status_name(code)
+    name = STATUS_NAMES.get(code, f"status {code}")
     where = ""
     if diag is not None and diag.layer >= 0:
         where += f" at layer {diag.layer}"
@@ -53,7 +54,7 @@ def _raise_for(code: int, diag, what: str) -> None:
             "re-pack or re-download it",
             status=code, name=name)
     detail = f" (expected {exp}, got {act})" if exp or act else ""
-    raise BlobError(f"{what}: {name}{where}{detail}", status=code, name=name)
+    raise BlobError(f"{what}: {text}{where}{detail} [{name}]", status=code, name=name)
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,25 @@ class Model:
     def simulate(self, x, steps: int | None = None, quantized: bool = False) -> np.ndarray:
         """Explicit T-step simulation; returns output totals like `outputs`."""
         return self.outputs(x, steps=steps, mode="tstep", quantized=quantized)
+
+    def invoker(self, mode: str = "onestep", steps: int | None = None):
+        """A batch-1 call `f(q) -> output totals` on uint8 codes of one sample, with
+        everything bound up front: the cheapest path into the C core (benchmarks)."""
+        ffi, lib = _lib()
+        m, t = self._mode(mode), self._steps(steps)
+        self._bind(m, t)
+        model, diag, out = self._model_c, ffi.new("esnn_diag *"), ffi.new("esnn_tensor *")
+        dtype = DTYPES[int(self._info.output_dtype)]
+        nbytes = int(self._info.output_numel) * np.dtype(dtype).itemsize
+        width = int(self._info.input_numel)
+
+        def call(q: np.ndarray) -> np.ndarray:
+            st = lib.esnn_invoke(model, ffi.from_buffer("uint8_t[]", q), width, m, t, diag)
+            if st != 0:
+                _raise_for(st, diag, "inference")
+            lib.esnn_output(model, out)
+            return np.frombuffer(ffi.buffer(out.data, nbytes), dtype=dtype).copy()
+        return call
 
     def save(self, path: str) -> None:
         tmp = f"{path}.tmp"

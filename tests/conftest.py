@@ -26,3 +26,30 @@ def random_inputs():
     """1,000 random float inputs in the digits input range, fixed seed."""
     rng = np.random.default_rng(1234)
     return rng.uniform(0.0, 1.0, size=(1000, 1, 8, 8)).astype(np.float32)
+
+
+def digits_architectures(seed: int = 0):
+    """Three digits-shaped float graphs (MLP, conv, conv with residual adds), random
+    weights: bit-exactness must not depend on a lucky trained model."""
+    from _graphs import random_conv, random_residual
+    from edgesnn.ir import GraphBuilder
+
+    rng = np.random.default_rng(seed)
+    gb = GraphBuilder((1, 8, 8))
+    h = gb.flatten(gb.input)
+    for n_in, n_out in [(64, 48), (48, 24)]:
+        w = rng.normal(0.0, np.sqrt(2.0 / n_in), size=(n_out, n_in))
+        h = gb.relu(gb.dense(h, w, rng.normal(0.0, 0.1, n_out)))
+    mlp = gb.build(gb.dense(h, rng.normal(0.0, 0.3, size=(10, 24)), rng.normal(0.0, 0.1, 10)))
+    conv = random_conv(rng, in_shape=(1, 8, 8), ch=(6, 8), n_out=10)
+    residual = random_residual(rng, in_shape=(1, 8, 8), c=4, n_out=10)
+    return {"mlp": mlp, "conv": conv, "residual": residual}
+
+
+@pytest.fixture(scope="session")
+def packed_archs(digits):
+    """name -> .esnn bytes for the three architectures, calibrated on digits."""
+    from edgesnn.pack import pack_graph
+    x_tr = digits[0]
+    return {name: pack_graph(g, x_tr[:300], steps=16, name=name)[0]
+            for name, g in digits_architectures().items()}

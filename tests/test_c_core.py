@@ -58,8 +58,14 @@ def _fuzz(build_dir, blob_path, cases):
 def test_fuzz_shipped_model(build_dir):
     from edgesnn.runtime import default_model_path
     out = _fuzz(build_dir, default_model_path(), 12000)
-    # the mutations must reach past the CRC check, into the structural validation
-    assert "ESNN_ERR_CRC" in out and re.search(r"ESNN_ERR_(SHAPE|BOUNDS|GRAPH|RESERVED)", out)
+    counts = {int(code): int(n) for code, n in
+              re.findall(r"^\s+(-?\d+) .*?\s(\d+)$", out, re.M)}
+    # the mutations must reach past the CRC check into every structural rule, and the
+    # mutants that stay valid (flipped weights) must really be invoked
+    for code in (-2, -5, -7, -9, -12, -14, -15):  # truncated, CRC, bounds, reserved, shape, graph, overflow
+        assert counts.get(code, 0) > 0, f"no mutant was refused with status {code}:\n{out}"
+    assert counts.get(0, 0) > 1000
+    assert int(re.search(r"successful invokes: (\d+)", out).group(1)) > 1000
 
 
 def test_fuzz_packed_architectures(build_dir, packed_archs, tmp_path):

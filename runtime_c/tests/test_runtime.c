@@ -3,6 +3,7 @@
  *
  *   test_runtime                  run all tests, end with "N passed, M failed"
  *   test_runtime --write-blob P   write the random conv+pool+add+dense blob to P
+ *   test_runtime --write-bench-blob P   write an MNIST-sized conv net to P
  */
 #include "edgesnn.h"
 #include "test_builder.h"
@@ -476,7 +477,7 @@ static void ref_eval(const tb_model *m, const uint8_t *q, int T, int64_t **val)
 
 static void rand_params(tb_model *m, int l, uint32_t nw, int wmax, int bmax, int klo, int khi)
 {
-    int8_t w[4096];
+    static int8_t w[8192];
     int32_t b[256];
     uint8_t s[256];
     uint32_t i, c = m->t[m->l[l].out].dims[0];
@@ -998,8 +999,51 @@ static int write_blob(const char *path)
     return 0;
 }
 
+/* An MNIST-sized conv net (1x28x28 -> conv8 -> pool -> conv16 -> pool -> dense 10)
+ * with random weights, for bench_invoke. */
+static int write_bench_blob(const char *path)
+{
+    tb_model m;
+    blob_t b;
+    FILE *f;
+    int x, t1, t2, t3, t4, t5, l;
+    g_rng = 0xBE7C4u;
+    tb_init(&m);
+    x = tb_add_tensor(&m, ESNN_DTYPE_U8, 3, 1, 28, 28);
+    t1 = tb_add_tensor(&m, ESNN_DTYPE_U8, 3, 8, 28, 28);
+    t2 = tb_add_tensor(&m, ESNN_DTYPE_U8, 3, 8, 14, 14);
+    t3 = tb_add_tensor(&m, ESNN_DTYPE_U8, 3, 16, 14, 14);
+    t4 = tb_add_tensor(&m, ESNN_DTYPE_U8, 3, 16, 7, 7);
+    t5 = tb_add_tensor(&m, ESNN_DTYPE_I32, 1, 10, 1, 1);
+    l = tb_add_layer(&m, ESNN_OP_CONV2D, ESNN_NEURON_IF, x, -1, t1);
+    tb_geom(&m, l, 3, 3, 1, 1, 1, 1, 1, 1);
+    rand_params(&m, l, 8 * 9, 60, 3000, 13, 15);
+    l = tb_add_layer(&m, ESNN_OP_SUMPOOL2D, 0, t1, -1, t2);
+    tb_geom(&m, l, 2, 2, 2, 2, 0, 0, 0, 0);
+    l = tb_add_layer(&m, ESNN_OP_CONV2D, ESNN_NEURON_IF, t2, -1, t3);
+    tb_geom(&m, l, 3, 3, 1, 1, 1, 1, 1, 1);
+    rand_params(&m, l, 16 * 8 * 9, 60, 50, 6, 8);
+    l = tb_add_layer(&m, ESNN_OP_SUMPOOL2D, 0, t3, -1, t4);
+    tb_geom(&m, l, 2, 2, 2, 2, 0, 0, 0, 0);
+    l = tb_add_layer(&m, ESNN_OP_DENSE, 0, t4, -1, t5);
+    rand_params(&m, l, 10 * 784, 60, 50, 0, 0);
+    b = build(&m);
+    tb_free(&m);
+    f = fopen(path, "wb");
+    if (!f || fwrite(b.p, 1, b.n, f) != b.n) {
+        fprintf(stderr, "cannot write %s\n", path);
+        return 1;
+    }
+    fclose(f);
+    printf("wrote %s (%u bytes)\n", path, b.n);
+    free(b.p);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 3 && strcmp(argv[1], "--write-bench-blob") == 0)
+        return write_bench_blob(argv[2]);
     if (argc == 3 && strcmp(argv[1], "--write-blob") == 0)
         return write_blob(argv[2]);
     test_crc_and_strings();

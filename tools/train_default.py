@@ -27,6 +27,8 @@ Usage::
 
     python tools/train_default.py --out edgesnn/models/digits_cnn.onnx
     python tools/train_default.py --arch mlp --out edgesnn/models/digits_mlp.onnx
+    edgesnn pack edgesnn/models/digits_cnn.onnx -o edgesnn/models/digits.esnn \
+        --calib digits --steps 16 --name digits-cnn     # the shipped blob
 
 The run is deterministic (fixed seeds, one CPU thread, deterministic algorithms) and
 takes a few seconds on CPU.
@@ -43,27 +45,8 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
+from edgesnn.datasets import load_digits_split  # noqa: E402
 
-
-
-def _load_datasets_module():
-    """edgesnn.datasets; loaded from its file if the package itself cannot be imported
-    (e.g. its native runtime is not built yet) -- training needs only the data split."""
-    try:
-        from edgesnn import datasets
-
-        return datasets
-    except ImportError:
-        import importlib.util
-
-        path = os.path.join(ROOT, "edgesnn", "datasets.py")
-        spec = importlib.util.spec_from_file_location("_edgesnn_datasets", path)
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        return mod
-
-
-load_digits_split = _load_datasets_module().load_digits_split
 
 SEED = 0
 OPSET = 17

@@ -54,6 +54,7 @@ typedef struct {
 /* What one invoke needs to find tensors: the T-step plan is the one-step plan * T. */
 typedef struct {
     const uint8_t *blob;
+    uint32_t blob_len; /* bytes of the blob (its validated total_length) */
     uint8_t *arena;
     uint32_t T;       /* steps of this call, 1..63 */
     uint32_t scale;   /* 1 in one-step mode, T in T-step mode */
@@ -109,6 +110,10 @@ void esnn_dense(const esnn_run *r, const esnn_ldesc *l, const esnn_tdesc *in,
                 const esnn_tdesc *out, int analog);
 void esnn_conv2d(const esnn_run *r, const esnn_ldesc *l, const esnn_tdesc *in,
                  const esnn_tdesc *out, int analog);
+int esnn_conv2d_patch(const esnn_run *r, const esnn_ldesc *l, const esnn_tdesc *in,
+                      const esnn_tdesc *out, int analog);
+int esnn_conv2d_plane(const esnn_run *r, const esnn_ldesc *l, const esnn_tdesc *in,
+                      const esnn_tdesc *out, int analog);
 void esnn_sumpool2d(const esnn_run *r, const esnn_ldesc *l, const esnn_tdesc *in,
                     const esnn_tdesc *out);
 void esnn_add(const esnn_run *r, const esnn_ldesc *l, const esnn_tdesc *in0,
@@ -152,6 +157,60 @@ static inline int32_t esnn_dot_s8u8(const int8_t *w, const uint8_t *x, uint32_t 
     for (; j < n; j++)
         s0 += w[j] * x[j];
     return (s0 + s1) + (s2 + s3);
+}
+
+/* ---- fast-path helpers shared by the DENSE and CONV2D kernels ---- */
+
+/* One-step IF count clamp(floor(a / 2^k), 0, T), as esnn_neuron_store computes it: a
+ * non-positive a gives 0 whatever the shift, so only a > 0 is ever shifted. Inlined
+ * into the kernels because a call per output costs as much as a short dot product. */
+static inline uint8_t esnn_if_count(int32_t a, uint32_t k, int32_t T)
+{
+    int32_t n;
+    if (a <= 0)
+        return 0;
+    n = a >> k;
+    return (uint8_t)(n > T ? T : n);
+}
+
+/* esnn_neuron_store with the one-step IF case (the common one) inlined. */
+static inline void esnn_store(const esnn_sink *s, uint32_t idx, uint32_t c, int32_t a)
+{
+    if (!s->tstep && s->neuron == ESNN_NEURON_IF)
+        s->out[idx] = esnn_if_count(a, s->shift[c], (int32_t)s->T);
+    else
+        esnn_neuron_store(s, idx, c, a);
+}
+
+/* sum of w[i] * p[i] for i < 16 * nb. Written as one loop whose trip count is visibly a
+ * multiple of 16 so that compilers vectorise it at -O2 with no scalar epilogue (x86
+ * SSE2: sign extension + pmaddwd, under one instruction per MAC); on Cortex-M it is a
+ * plain multiply-accumulate loop. Partial sums are bounded like the full sum (the
+ * validated overflow rule bounds sum |w| * 255 and every p is 0..255). */
+static inline int32_t esnn_dot16(const int8_t *w, const int16_t *p, uint32_t nb)
+{
+    const uint32_t n = nb * 16u;
+    int32_t s = 0;
+    uint32_t i;
+    for (i = 0; i < n; i++)
+        s += w[i] * p[i];
+    return s;
+}
+
+/* s[c] += dot product of len int8 weights from w + c*stride with the int16 values p, for
+ * rows c < n (esnn_dot_rows.c). p holds len values then zeros up to a multiple of 16;
+ * rows are read in 16-blocks up to that length, i.e. up to 15 bytes past their end:
+ * into the next row (stride >= 16) or, for a section's last row, into whatever follows
+ * the section in the blob. The zeros cancel those bytes. When the section ends less
+ * than 16 bytes before the blob does (esnn_w_exact), exact_last makes row n-1 stop at
+ * exactly len weights. */
+void esnn_dot_rows(const int8_t *w, uint32_t stride, uint32_t len, uint32_t n, const int16_t *p,
+                   int32_t *s, int exact_last);
+
+/* 1 when the last weight row of layer l may not be over-read (see esnn_dot_rows). */
+static inline int esnn_w_exact(const esnn_run *r, const esnn_ldesc *l)
+{
+    return (uint64_t)l->off[ESNN_SEC_W] + l->len[ESNN_SEC_W] + 15u > r->blob_len;
 }
 
 #endif /* ESNN_INTERNAL_H */

@@ -81,6 +81,7 @@ esnn_status esnn_invoke(esnn_model *m, const uint8_t *input, uint32_t input_len,
     if (s != ESNN_OK)
         return s;
     r.blob = m->blob;
+    r.blob_len = m->blob_len;
     r.arena = m->arena;
     r.tstep = (uint8_t)(mode == ESNN_MODE_TSTEP);
     r.scale = r.tstep ? r.T : 1u;

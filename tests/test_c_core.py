@@ -73,3 +73,27 @@ def test_fuzz_packed_architectures(build_dir, packed_archs, tmp_path):
         path = tmp_path / f"{name}.esnn"
         path.write_bytes(blob)
         _fuzz(build_dir, str(path), 4000)
+
+
+def test_device_protocol_unit_tests_under_sanitizers(build_dir):
+    """The firmware main loop: framing, dedup, uploads, commits, and a power cut at
+    every byte of an upload's flash writes (never a board without a model)."""
+    from edgesnn.runtime import default_model_path
+    r = subprocess.run(["make", "-s", "-C", RUNTIME, "test-device", f"OUT={build_dir}",
+                        f"BLOB={default_model_path()}"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
+    passed, failed = _closing_counts(r.stdout)
+    assert failed == 0 and passed >= 1000
+
+
+def test_fuzz_protocol_parser_100k_frames(build_dir):
+    """>= 100,000 random and malformed frames against the device under ASan/UBSan; the
+    active model's image must never change and inference must still work."""
+    from edgesnn.runtime import default_model_path
+    _make("fuzz-protocol", build_dir)
+    exe = os.path.join(build_dir, "fuzz_protocol")
+    r = subprocess.run([exe, default_model_path(), "120000", "11"], capture_output=True,
+                       text=True, timeout=600)
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
+    passed, failed = _closing_counts(r.stdout)
+    assert failed == 0 and passed >= 120000

@@ -148,6 +148,86 @@ esnn_status esnn_output(const esnn_model *m, esnn_tensor *out);
 /* Index of the largest output total of the last invoke (lowest index on ties). */
 esnn_status esnn_output_argmax(const esnn_model *m, uint32_t *index);
 
+
+/* ======================================================================== *
+ * Device side of the serial protocol (docs/protocol.md): the firmware main
+ * loop shared by every board. The board supplies flash, arena, a byte sink
+ * and optionally a tick counter; it feeds received bytes to esnn_device_rx.
+ * ======================================================================== */
+#define ESNN_PROTO_VERSION 1u
+#define ESNN_PROTO_MAX_PAYLOAD 1024u
+#define ESNN_PROTO_MAX_ENCODED 1048u
+#define ESNN_SLOT_HEADER_BYTES 32u
+#define ESNN_NO_SLOT 0xFFu
+
+typedef enum {
+    ESNN_TICKS_NONE = 0, ESNN_TICKS_INSTRUCTIONS = 1, ESNN_TICKS_CYCLES = 2, ESNN_TICKS_NANOSECONDS = 3
+} esnn_tick_kind;
+
+/* What a board provides. Flash is memory-mapped (models are read in place) and holds
+ * two equal slots of flash_bytes / 2 each; writes go through flash_write so real
+ * flash can erase/program (a driver erases a sector when a write starts in it).
+ * flash_write may be NULL for RAM-backed flash (the runtime then uses memcpy). */
+typedef struct {
+    const char *name;
+    uint32_t ram_bytes;
+    uint8_t *flash;
+    uint32_t flash_bytes;
+    int (*flash_write)(void *ctx, uint32_t offset, const uint8_t *data, uint32_t len); /* 0 = ok */
+    void *flash_ctx;
+    uint8_t *arena;          /* 16-byte aligned */
+    uint32_t arena_bytes;
+    void (*tx)(void *ctx, const uint8_t *data, uint32_t len);
+    void *tx_ctx;
+    uint32_t (*ticks)(void *ctx); /* may be NULL */
+    void *ticks_ctx;
+    uint8_t tick_kind;       /* esnn_tick_kind */
+} esnn_board;
+
+/* Caller-owned device state (static on an MCU; about 3.5 KB). Fields are private. */
+typedef struct {
+    esnn_board board;
+    esnn_model model;
+    uint8_t active;              /* slot index or ESNN_NO_SLOT */
+    uint8_t reset_requested;
+    uint8_t rx_overflow;         /* discarding up to the next 0x00 */
+    uint8_t have_last;           /* a cached response exists */
+    uint32_t rx_len;
+    uint8_t rx[ESNN_PROTO_MAX_ENCODED];
+    uint8_t body[ESNN_PROTO_MAX_PAYLOAD + 12u];
+    uint8_t tx[ESNN_PROTO_MAX_ENCODED + 1u];
+    uint32_t tx_len;             /* encoded length of the cached last response */
+    uint16_t last_seq;
+    uint8_t last_cmd;
+    uint8_t session_open;
+    uint8_t session_slot;
+    uint32_t session_size, session_crc, session_next;
+    uint32_t stats[10];          /* STATS counters, in protocol order */
+    uint32_t warm;               /* ESNN_DEVICE_WARM after an init: a re-init (RESET)
+                                    keeps the counters and increments boots */
+    uint8_t slot_ok[2];          /* slot passed the full boot check (section 5) */
+    uint8_t arena_q_valid;       /* cached arena need of the last (mode, steps) */
+    uint8_t arena_q_mode;
+    uint32_t arena_q_steps, arena_q_bytes;
+} esnn_device;
+
+#define ESNN_DEVICE_WARM 0x57A2B007u
+
+/* Boot: pick the active slot from flash (docs/protocol.md section 5) and bind it to
+ * the runtime. Returns ESNN_OK even when no slot is valid (the device then answers
+ * NO_MODEL to INFER until an upload commits). Zero *d before the first init (static
+ * storage is); a later init of the same struct is a reboot: the STATS counters are
+ * kept and `boots` counts it. Returns ESNN_ERR_NULL / ESNN_ERR_LIMITS for a
+ * missing flash/tx or a flash too small for two slots. */
+esnn_status esnn_device_init(esnn_device *d, const esnn_board *board);
+
+/* Feed received bytes; complete frames are handled and answered through board.tx. */
+void esnn_device_rx(esnn_device *d, const uint8_t *data, uint32_t len);
+
+/* 1 after a RESET command was answered: the main loop should reboot (or call
+ * esnn_device_init again, which is what a reboot does to this state). */
+int esnn_device_reset_requested(const esnn_device *d);
+
 #ifdef __cplusplus
 }
 #endif

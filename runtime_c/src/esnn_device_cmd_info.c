@@ -1,0 +1,67 @@
+/* esnn_device_cmd_info.c - HELLO (board description), STATS (counters), RESET. */
+#include "esnn_device_internal.h"
+
+static uint32_t put_str(uint8_t *p, const char *s, uint32_t max)
+{
+    uint32_t n = 0;
+    while (s[n] && n < max)
+        n++;
+    p[0] = (uint8_t)n;
+    memcpy(p + 1, s, n);
+    return 1u + n;
+}
+
+int esnn_cmd_hello(esnn_device *d, const esnn_req *r, uint32_t *out_len)
+{
+    uint8_t *p = esnn_resp_payload(d);
+    uint32_t s, n;
+    esnn_slot_hdr h;
+    if (r->len != 0u)
+        return ESNN_PS_BAD_LENGTH;
+    memset(p, 0, 56);
+    esnn_dput16(p, ESNN_PROTO_VERSION);
+    esnn_dput16(p + 2, ESNN_VERSION_MAJOR);
+    esnn_dput16(p + 4, ESNN_VERSION_MINOR);
+    esnn_dput16(p + 6, ESNN_PROTO_MAX_PAYLOAD);
+    esnn_dput32(p + 8, d->board.ram_bytes);
+    esnn_dput32(p + 12, d->board.arena_bytes);
+    esnn_dput32(p + 16, esnn_slot_bytes(d));
+    p[20] = d->active;
+    p[21] = d->board.tick_kind;
+    for (s = 0; s < 2u; s++) {
+        uint8_t *e = p + 24u + 16u * s;
+        esnn_slot_read(d, s, &h);
+        e[0] = d->slot_ok[s];
+        if (h.intact) {
+            esnn_dput32(e + 4, h.generation);
+            esnn_dput32(e + 8, h.length);
+            esnn_dput32(e + 12, h.crc32);
+        }
+    }
+    n = 56u;
+    n += put_str(p + n, d->board.name, 32u);
+    n += put_str(p + n, ESNN_RUNTIME_VERSION, 16u);
+    *out_len = n;
+    return ESNN_PS_OK;
+}
+
+int esnn_cmd_stats(esnn_device *d, const esnn_req *r, uint32_t *out_len)
+{
+    uint8_t *p = esnn_resp_payload(d);
+    uint32_t i;
+    if (r->len != 0u)
+        return ESNN_PS_BAD_LENGTH;
+    for (i = 0; i < 10u; i++)
+        esnn_dput32(p + 4u * i, d->stats[i]);
+    *out_len = 40u;
+    return ESNN_PS_OK;
+}
+
+int esnn_cmd_reset(esnn_device *d, const esnn_req *r, uint32_t *out_len)
+{
+    (void)d;
+    *out_len = 0;
+    if (r->len != 0u)
+        return ESNN_PS_BAD_LENGTH;
+    return ESNN_PS_OK;  /* the dispatcher raises reset_requested after sending */
+}

@@ -1,0 +1,56 @@
+/* esnn_device_dispatch.c - route a request to its handler, then frame, encode, cache
+ * and send the response (the cache answers retransmissions, see esnn_device_rx.c). */
+#include "esnn_device_internal.h"
+
+typedef int (*esnn_handler)(esnn_device *d, const esnn_req *r, uint32_t *out_len);
+
+static esnn_handler find(uint8_t cmd)
+{
+    switch (cmd) {
+    case ESNN_CMD_HELLO: return esnn_cmd_hello;
+    case ESNN_CMD_STATS: return esnn_cmd_stats;
+    case ESNN_CMD_RESET: return esnn_cmd_reset;
+    case ESNN_CMD_UPLOAD_BEGIN: return esnn_cmd_upload_begin;
+    case ESNN_CMD_UPLOAD_CHUNK: return esnn_cmd_upload_chunk;
+    case ESNN_CMD_UPLOAD_COMMIT: return esnn_cmd_upload_commit;
+    case ESNN_CMD_UPLOAD_ABORT: return esnn_cmd_upload_abort;
+    case ESNN_CMD_INFER: return esnn_cmd_infer;
+    case ESNN_CMD_READ_SLOT: return esnn_cmd_read_slot;
+    default: return NULL;
+    }
+}
+
+uint32_t esnn_put_diag(esnn_device *d, int32_t status, uint32_t expected, uint32_t actual)
+{
+    uint8_t *p = esnn_resp_payload(d);
+    esnn_dput32(p, (uint32_t)status);
+    esnn_dput32(p + 4, expected);
+    esnn_dput32(p + 8, actual);
+    return 12u;
+}
+
+void esnn_device_dispatch(esnn_device *d, const esnn_req *r)
+{
+    esnn_handler h = find(r->cmd);
+    uint32_t plen = 0, n;
+    int status = ESNN_PS_UNKNOWN_CMD;
+    if (h)
+        status = h(d, r, &plen);
+    if (plen > ESNN_PROTO_MAX_PAYLOAD)  /* handlers never do this; stay in bounds anyway */
+        plen = 0;
+    d->body[0] = ESNN_KIND_RESPONSE;
+    d->body[1] = r->cmd;
+    esnn_dput16(d->body + 2, r->seq);
+    esnn_dput16(d->body + 4, (uint32_t)(uint16_t)(int16_t)status);
+    esnn_dput16(d->body + 6, plen);
+    esnn_dput32(d->body + 8 + plen, esnn_crc32(0, d->body, 8u + plen));
+    n = esnn_cobs_encode(d->body, 8u + plen + 4u, d->tx);
+    d->tx[n++] = 0;
+    d->tx_len = n;
+    d->last_seq = r->seq;
+    d->last_cmd = r->cmd;
+    d->have_last = 1;
+    d->board.tx(d->board.tx_ctx, d->tx, d->tx_len);
+    if (r->cmd == ESNN_CMD_RESET && status == ESNN_PS_OK)
+        d->reset_requested = 1;  /* after the response went out */
+}

@@ -1,0 +1,122 @@
+/*
+ * esnn_device_internal.h - private declarations of the device side of the serial
+ * protocol (docs/protocol.md). Nothing here is API.
+ */
+#ifndef ESNN_DEVICE_INTERNAL_H
+#define ESNN_DEVICE_INTERNAL_H
+
+#include <stddef.h>
+#include <string.h>
+#include "edgesnn.h"
+
+#define ESNN_KIND_REQUEST 0xA5u
+#define ESNN_KIND_RESPONSE 0x5Au
+#define ESNN_FRAME_OVERHEAD 12u     /* 8-byte header + 4-byte CRC */
+#define ESNN_CHUNK_MAX (ESNN_PROTO_MAX_PAYLOAD - 4u)
+
+enum {
+    ESNN_CMD_HELLO = 0x01, ESNN_CMD_STATS = 0x02, ESNN_CMD_RESET = 0x03,
+    ESNN_CMD_UPLOAD_BEGIN = 0x10, ESNN_CMD_UPLOAD_CHUNK = 0x11,
+    ESNN_CMD_UPLOAD_COMMIT = 0x12, ESNN_CMD_UPLOAD_ABORT = 0x13,
+    ESNN_CMD_INFER = 0x20, ESNN_CMD_READ_SLOT = 0x30
+};
+
+enum {
+    ESNN_PS_OK = 0, ESNN_PS_UNKNOWN_CMD = 1, ESNN_PS_BAD_LENGTH = 2, ESNN_PS_BAD_ARG = 3,
+    ESNN_PS_NO_SESSION = 4, ESNN_PS_TOO_LARGE = 5, ESNN_PS_INCOMPLETE = 6,
+    ESNN_PS_CRC_MISMATCH = 7, ESNN_PS_INVALID_MODEL = 8, ESNN_PS_NO_MODEL = 9,
+    ESNN_PS_RUNTIME_ERROR = 10, ESNN_PS_FLASH_ERROR = 11
+};
+
+/* STATS counter indices (protocol order). */
+enum {
+    ESNN_ST_INVOCATIONS = 0, ESNN_ST_ARENA_USED, ESNN_ST_ARENA_BYTES, ESNN_ST_FRAMES_OK,
+    ESNN_ST_FRAMES_BAD, ESNN_ST_OVERSIZED, ESNN_ST_LAST_TICKS, ESNN_ST_COMMITTED,
+    ESNN_ST_REJECTED, ESNN_ST_BOOTS
+};
+
+/* A decoded request: points into d->rx (decoded in place). */
+typedef struct {
+    uint8_t cmd;
+    uint16_t seq;
+    const uint8_t *payload;
+    uint32_t len;
+} esnn_req;
+
+/* Decoded slot header (section 5). */
+typedef struct {
+    uint32_t generation, length, crc32;
+    uint8_t intact;  /* magic and header CRC good */
+} esnn_slot_hdr;
+
+/* ---- little-endian helpers ---- */
+static inline void esnn_dput16(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+static inline void esnn_dput32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+static inline uint32_t esnn_dget16(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8);
+}
+static inline uint32_t esnn_dget32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
+           ((uint32_t)p[3] << 24);
+}
+
+/* ---- esnn_cobs_encode.c / esnn_cobs_decode.c ---- */
+/* Encode len bytes (no delimiter is appended); out must hold len + len/254 + 1
+ * bytes. Returns the encoded length. */
+uint32_t esnn_cobs_encode(const uint8_t *in, uint32_t len, uint8_t *out);
+/* Decode len bytes (no 0x00 inside); out may equal in (in-place). Returns the
+ * decoded length, or -1 if the input is not valid COBS. */
+int32_t esnn_cobs_decode(const uint8_t *in, uint32_t len, uint8_t *out);
+
+/* ---- esnn_device_slot.c ---- */
+uint32_t esnn_slot_bytes(const esnn_device *d);          /* image capacity of a slot */
+uint32_t esnn_slot_offset(const esnn_device *d, uint32_t slot); /* header offset */
+const uint8_t *esnn_slot_image(const esnn_device *d, uint32_t slot);
+void esnn_slot_read(const esnn_device *d, uint32_t slot, esnn_slot_hdr *h);
+/* Full boot check: intact header, image CRC, esnn_init with the board's arena.
+ * On success *m is bound to the image (m may be NULL). */
+esnn_status esnn_slot_check(esnn_device *d, uint32_t slot, esnn_model *m, esnn_diag *diag);
+/* Write the committed header (the commit point). 0 = ok. */
+int esnn_slot_write_header(esnn_device *d, uint32_t slot, uint32_t generation,
+                           uint32_t length, uint32_t crc);
+int esnn_slot_invalidate(esnn_device *d, uint32_t slot);
+uint32_t esnn_slot_max_generation(const esnn_device *d);
+int esnn_flash_write(esnn_device *d, uint32_t offset, const uint8_t *data, uint32_t len);
+/* Choose and bind the active slot (highest valid generation), set slot_ok. */
+void esnn_slot_select(esnn_device *d);
+
+/* ---- esnn_device_dispatch.c ---- */
+void esnn_device_dispatch(esnn_device *d, const esnn_req *r);
+/* Payload area of the response being built. */
+static inline uint8_t *esnn_resp_payload(esnn_device *d)
+{
+    return d->body + 8u;
+}
+/* Write an esnn_diag-style error payload (i32 status, u32 expected, u32 actual);
+ * returns its length (12). */
+uint32_t esnn_put_diag(esnn_device *d, int32_t status, uint32_t expected, uint32_t actual);
+
+/* Command handlers: fill esnn_resp_payload(d), set *out_len, return a status. */
+int esnn_cmd_hello(esnn_device *d, const esnn_req *r, uint32_t *out_len);
+int esnn_cmd_stats(esnn_device *d, const esnn_req *r, uint32_t *out_len);
+int esnn_cmd_reset(esnn_device *d, const esnn_req *r, uint32_t *out_len);
+int esnn_cmd_upload_begin(esnn_device *d, const esnn_req *r, uint32_t *out_len);
+int esnn_cmd_upload_chunk(esnn_device *d, const esnn_req *r, uint32_t *out_len);
+int esnn_cmd_upload_commit(esnn_device *d, const esnn_req *r, uint32_t *out_len);
+int esnn_cmd_upload_abort(esnn_device *d, const esnn_req *r, uint32_t *out_len);
+int esnn_cmd_infer(esnn_device *d, const esnn_req *r, uint32_t *out_len);
+int esnn_cmd_read_slot(esnn_device *d, const esnn_req *r, uint32_t *out_len);
+
+#endif

@@ -59,3 +59,25 @@ class ArenaError(EdgesnnError):
 
 class QuantizeError(EdgesnnError):
     """The float graph cannot be converted into the integer SNN form."""
+
+
+class SerialLinkError(EdgesnnError):
+    """The serial link to a board failed: the port cannot be opened or the line dropped."""
+
+
+class LinkTimeout(SerialLinkError):
+    """The board did not answer a request, even after retransmissions."""
+
+
+class BoardError(EdgesnnError):
+    """The board answered with a non-zero status (docs/protocol.md, section 4).
+
+    `.status` is the code, `.name` its name (e.g. "CRC_MISMATCH"), `.payload` the
+    response payload (some statuses carry numbers, e.g. INCOMPLETE's next_offset).
+    """
+
+    def __init__(self, status: int, name: str, message: str, payload: bytes = b""):
+        self.status = int(status)
+        self.name = name
+        self.payload = bytes(payload)
+        super().__init__(message)

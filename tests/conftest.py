@@ -53,3 +53,23 @@ def packed_archs(digits):
     x_tr = digits[0]
     return {name: pack_graph(g, x_tr[:300], steps=16, name=name)[0]
             for name, g in digits_architectures().items()}
+
+
+@pytest.fixture(scope="session")
+def host_board_exe():
+    """The host emulator board, built once (boards/host); skipped if it is not there."""
+    from edgesnn.emulator import BOARD_DIR, build_host_board
+    if not os.path.isfile(os.path.join(BOARD_DIR, "Makefile")):
+        pytest.skip("boards/host is not in this checkout")
+    return build_host_board()
+
+
+def blob_variant(blob: bytes, default_steps: int) -> bytes:
+    """The same model with another default T: a valid, different image (new CRC)."""
+    import struct
+    import zlib
+    b = bytearray(blob)
+    struct.pack_into("<H", b, 24, default_steps)
+    total = struct.unpack_from("<I", b, 8)[0]
+    struct.pack_into("<I", b, 12, zlib.crc32(bytes(b[16:total])))
+    return bytes(b)

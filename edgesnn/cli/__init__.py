@@ -9,9 +9,10 @@ import argparse
 import sys
 
 from ..errors import EdgesnnError
-from . import demo, infer, inspect_cmd, pack
+from . import (board_info, demo, emulate, flash, infer, inspect_cmd, pack, ports_cmd,
+               validate)
 
-VERBS = [pack, inspect_cmd, infer, demo]
+VERBS = [pack, inspect_cmd, infer, demo, emulate, flash, board_info, validate, ports_cmd]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,80 @@
+"""Constants of the serial protocol, version 1 (docs/protocol.md)."""
+from __future__ import annotations
+
+PROTOCOL_VERSION = 1
+
+KIND_REQUEST = 0xA5   # host to device
+KIND_RESPONSE = 0x5A  # device to host
+
+HEADER_BYTES = 8
+CRC_BYTES = 4
+MIN_BODY = HEADER_BYTES + CRC_BYTES
+MAX_PAYLOAD = 1024
+MAX_ENCODED = 1048          # COBS-encoded body, delimiter not included
+MAX_CHUNK = MAX_PAYLOAD - 4  # UPLOAD_CHUNK: u32 offset + data
+MAX_INPUT = MAX_PAYLOAD - 4  # INFER: u8 mode, u8 steps, u16 reserved + input
+
+# commands (section 3)
+HELLO = 0x01
+STATS = 0x02
+RESET = 0x03
+UPLOAD_BEGIN = 0x10
+UPLOAD_CHUNK = 0x11
+UPLOAD_COMMIT = 0x12
+UPLOAD_ABORT = 0x13
+INFER = 0x20
+READ_SLOT = 0x30
+
+COMMAND_NAMES = {
+    HELLO: "HELLO", STATS: "STATS", RESET: "RESET", UPLOAD_BEGIN: "UPLOAD_BEGIN",
+    UPLOAD_CHUNK: "UPLOAD_CHUNK", UPLOAD_COMMIT: "UPLOAD_COMMIT",
+    UPLOAD_ABORT: "UPLOAD_ABORT", INFER: "INFER", READ_SLOT: "READ_SLOT",
+}
+
+# status codes (section 4)
+OK = 0
+UNKNOWN_CMD = 1
+BAD_LENGTH = 2
+BAD_ARG = 3
+NO_SESSION = 4
+TOO_LARGE = 5
+INCOMPLETE = 6
+CRC_MISMATCH = 7
+INVALID_MODEL = 8
+NO_MODEL = 9
+RUNTIME_ERROR = 10
+FLASH_ERROR = 11
+
+STATUS_NAMES = {
+    OK: "OK", UNKNOWN_CMD: "UNKNOWN_CMD", BAD_LENGTH: "BAD_LENGTH", BAD_ARG: "BAD_ARG",
+    NO_SESSION: "NO_SESSION", TOO_LARGE: "TOO_LARGE", INCOMPLETE: "INCOMPLETE",
+    CRC_MISMATCH: "CRC_MISMATCH", INVALID_MODEL: "INVALID_MODEL", NO_MODEL: "NO_MODEL",
+    RUNTIME_ERROR: "RUNTIME_ERROR", FLASH_ERROR: "FLASH_ERROR",
+}
+
+STATUS_MEANINGS = {
+    OK: "ok", UNKNOWN_CMD: "the board does not know this command",
+    BAD_LENGTH: "payload length wrong for the command", BAD_ARG: "a field out of range",
+    NO_SESSION: "no upload in progress", TOO_LARGE: "the image is larger than a slot",
+    INCOMPLETE: "commit before all bytes arrived",
+    CRC_MISMATCH: "the image CRC differs from the one announced",
+    INVALID_MODEL: "the image is not a valid model for this board",
+    NO_MODEL: "no valid model in the slot", RUNTIME_ERROR: "inference failed on the board",
+    FLASH_ERROR: "the board's flash driver reported a failure",
+}
+
+NO_ACTIVE_SLOT = 0xFF
+TICK_KINDS = {0: "none", 1: "instructions", 2: "cycles", 3: "nanoseconds"}
+STATS_FIELDS = ("invocations", "arena_used", "arena_bytes", "frames_ok", "frames_bad",
+                "frames_oversized", "last_ticks", "uploads_committed", "uploads_rejected",
+                "boots")
+INFER_MODES = {"onestep": 0, "tstep": 1}
+DTYPE_U8, DTYPE_I32 = 1, 2
+
+
+def command_name(cmd: int) -> str:
+    return COMMAND_NAMES.get(cmd, f"command 0x{cmd:02x}")
+
+
+def status_name(status: int) -> str:
+    return STATUS_NAMES.get(status, f"status {status}")

@@ -63,8 +63,8 @@ def measure_wall(onnx_path, steps, n_samples, repeat):
     return model, rows
 
 
-def callgrind_instructions(model, steps, n_iter=10):
-    """Instructions per inference of the C core for each mode (valgrind callgrind)."""
+def build_bench_invoke(model):
+    """runtime_c's bench_invoke (-O2) plus the model and one digit written beside it."""
     out_dir = tempfile.mkdtemp(prefix="esnn_bench_")
     r = subprocess.run(["make", "-s", "-C", os.path.join(ROOT, "runtime_c"), "bench",
                         f"OUT={out_dir}"], capture_output=True, text=True)
@@ -77,6 +77,23 @@ def callgrind_instructions(model, steps, n_iter=10):
     _, _, x_te, _ = load_digits_split()
     with open(in_path, "wb") as f:
         f.write(model.quantize(x_te[:1]).tobytes())
+    return exe, blob_path, in_path
+
+
+def native_wall_times(bench, steps, iters=20000):
+    """Wall time per inference of the C core alone (no Python), both modes, one run."""
+    exe, blob_path, in_path = bench
+    out = {}
+    for mode in ("onestep", "tstep"):
+        r = subprocess.run([exe, blob_path, in_path, mode, str(steps), str(iters)],
+                           capture_output=True, text=True, check=True)
+        out[mode] = float(re.search(r"ns_per_inference ([\d.]+)", r.stdout).group(1)) / 1000.0
+    return out
+
+
+def callgrind_instructions(bench, steps, n_iter=10):
+    """Instructions per inference of the C core for each mode (valgrind callgrind)."""
+    exe, blob_path, in_path = bench
 
     def total(mode, iters):
         r = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
@@ -114,8 +131,14 @@ def main(argv=None):
           "caller also owns; tflite-micro's includes its interpreter structures)")
     result = {"model": os.path.basename(args.model), "steps": args.steps, "rows": rows,
               "macs": model.info()["macs"]}
+    bench = build_bench_invoke(model)
+    native = native_wall_times(bench, args.steps)
+    print(f"C core alone, wall (x86-64 -O2, 20000 calls): one-step {native['onestep']:.2f} us, "
+          f"T-step (T={args.steps}) {native['tstep']:.2f} us; T-step / one-step = "
+          f"{native['tstep'] / native['onestep']:.2f}x")
+    result["native_us"] = native
     if not args.no_callgrind:
-        ins = callgrind_instructions(model, args.steps)
+        ins = callgrind_instructions(bench, args.steps)
         macs = model.info()["macs"]
         print(f"callgrind, C core alone (x86-64 -O2): one-step {ins['onestep']:.0f} "
               f"instructions/inference ({ins['onestep'] / macs:.2f} per MAC), T-step (T={args.steps}) "

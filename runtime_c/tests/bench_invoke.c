@@ -4,9 +4,12 @@
  *
  * INPUT_FILE holds one quantised input (input_numel bytes). Prints the argmax and
  * the output totals of the last run. Setup (validation, CRC) happens once, outside
- * the loop, as on a device.
+ * the loop, as on a device. Also prints the wall time per inference of the loop
+ * (CLOCK_MONOTONIC): the C core alone, without any Python call overhead.
  */
+#define _POSIX_C_SOURCE 199309L
 #include "edgesnn.h"
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +52,7 @@ int main(int argc, char **argv)
     esnn_diag d;
     esnn_tensor out;
     esnn_status s;
+    struct timespec t0, t1;
     if (argc != 6) {
         fprintf(stderr, "usage: bench_invoke BLOB INPUT_FILE onestep|tstep STEPS ITER\n");
         return 2;
@@ -70,15 +74,22 @@ int main(int argc, char **argv)
     s = esnn_init(&m, blob, blob_n, arena, need, &d);
     if (s != ESNN_OK)
         return fail("init", s, &d);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     for (k = 0; k < iter; k++) {
         s = esnn_invoke(&m, input, in_n, mode, steps, &d);
         if (s != ESNN_OK)
             return fail("invoke", s, &d);
     }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
     esnn_output(&m, &out);
     esnn_output_argmax(&m, &idx);
-    printf("arena %u bytes, %ld iterations, mode %s, T %u\nargmax %u\ntotals", need, iter,
+    printf("arena %u bytes, %ld iterations, mode %s, T %u\nargmax %u\n", need, iter,
            mode == ESNN_MODE_TSTEP ? "tstep" : "onestep", m.last_steps, idx);
+    if (iter > 0)
+        printf("ns_per_inference %.1f\n",
+               ((double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec)) /
+                   (double)iter);
+    printf("totals");
     for (i = 0; i < out.numel; i++) {
         if (out.dtype == ESNN_DTYPE_U8) {
             printf(" %u", ((const uint8_t *)out.data)[i]);

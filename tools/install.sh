@@ -10,6 +10,11 @@ need_apt=()
 for tool in gcc make valgrind; do
     command -v "$tool" >/dev/null 2>&1 || need_apt+=("$tool")
 done
+# the QEMU-emulated Cortex-M boards (boards/, tests/test_qemu_boards.py)
+command -v arm-none-eabi-gcc >/dev/null 2>&1 || need_apt+=(gcc-arm-none-eabi)
+[ -e /usr/lib/arm-none-eabi/lib/nano.specs ] || [ -e /usr/lib/arm-none-eabi/newlib/nano.specs ] \
+    || need_apt+=(libnewlib-arm-none-eabi)
+command -v qemu-system-arm >/dev/null 2>&1 || need_apt+=(qemu-system-arm)
 if [ ${#need_apt[@]} -gt 0 ]; then
     echo "installing system packages: ${need_apt[*]}"
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

@@ -9,10 +9,10 @@ import argparse
 import sys
 
 from ..errors import EdgesnnError
-from . import (board_info, demo, emulate, flash, infer, inspect_cmd, pack, ports_cmd,
+from . import (bench, board_info, demo, emulate, flash, infer, inspect_cmd, pack, ports_cmd,
                validate)
 
-VERBS = [pack, inspect_cmd, infer, demo, emulate, flash, board_info, validate, ports_cmd]
+VERBS = [pack, inspect_cmd, infer, demo, emulate, flash, board_info, validate, ports_cmd, bench]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,4 +1,5 @@
-"""`edgesnn emulate`: run the host emulator board until Ctrl-C."""
+"""`edgesnn emulate`: run a board emulator until Ctrl-C: the host board, or a
+QEMU-emulated Cortex-M board (`--board mps2-an386|lm3s6965evb|netduinoplus2`)."""
 from __future__ import annotations
 
 import json
@@ -6,14 +7,16 @@ import signal
 import sys
 import time
 
-from ..emulator import HostEmulator
+from ..emulator import QEMU_BOARDS, EmulatorError, HostEmulator, QemuBoard
 
 NAME = "emulate"
-HELP = "Run a board emulator (the host board: the device firmware as a local process)."
+HELP = ("Run a board emulator: the host board (the device firmware as a local process) "
+        "or a QEMU-emulated Cortex-M board (--board).")
 EXAMPLE = """example:
   edgesnn emulate                       # prints url=socket://127.0.0.1:PORT
   edgesnn emulate --flash board.bin --port-number 5555
   edgesnn emulate --pty                 # prints url=/dev/pts/N
+  edgesnn emulate --board lm3s6965evb   # QEMU: builds the firmware, prints its url
 then, in another terminal:
   edgesnn flash --port socket://127.0.0.1:5555 model.esnn"""
 
@@ -23,7 +26,9 @@ class _Stop(Exception):
 
 
 def add_arguments(p):
-    p.add_argument("--board", choices=["host"], default="host", help="which board (default host)")
+    p.add_argument("--board", choices=["host", *QEMU_BOARDS], default="host",
+                   help="which board (default host: a local process; the others run the "
+                        "firmware in qemu-system-arm, built with arm-none-eabi-gcc if needed)")
     p.add_argument("--flash", default=None, metavar="FILE",
                    help="the board's flash file, kept between runs (default: a temporary one)")
     p.add_argument("--pty", action="store_true", help="serve a pseudo-terminal instead of TCP")
@@ -41,6 +46,8 @@ def _raise_stop(signum, frame):
 
 
 def run(args) -> int:
+    if args.board != "host":
+        return _run_qemu(args)
     emu = HostEmulator(flash=args.flash, transport="pty" if args.pty else "tcp",
                        port=args.port_number, arena=args.arena, slot_bytes=args.slot_bytes)
     old = signal.signal(signal.SIGTERM, _raise_stop)
@@ -60,6 +67,43 @@ def run(args) -> int:
         while emu.alive:
             time.sleep(0.2)
         emu.check()  # it died on its own: say how
+        return 0
+    except (KeyboardInterrupt, _Stop):
+        code = emu.stop()
+        if not args.json:
+            print(f"board stopped (exit code {code})", file=sys.stderr)
+        return 0
+    finally:
+        signal.signal(signal.SIGTERM, old)
+        emu.close()
+
+
+def _run_qemu(args) -> int:
+    bad = [o for o, v in (("--flash", args.flash), ("--pty", args.pty), ("--arena", args.arena),
+                          ("--slot-bytes", args.slot_bytes)) if v]
+    if bad:
+        raise EmulatorError(f"{', '.join(bad)} {'applies' if len(bad) == 1 else 'apply'} only "
+                            f"to the host board; {args.board}'s "
+                            "memory layout is fixed by its firmware (docs/boards.md)")
+    emu = QemuBoard(args.board, port=args.port_number)
+    old = signal.signal(signal.SIGTERM, _raise_stop)
+    try:
+        emu.start()
+        if args.json:
+            print(json.dumps({"board": args.board, "url": emu.url, "pid": emu.pid,
+                              "banner": emu.banner, "layout": emu.layout(),
+                              "firmware": emu.elf_path}))
+        else:
+            print(f"board   {args.board} in qemu-system-arm, pid {emu.pid}")
+            print(f"banner  {emu.banner}")
+            print("flash   RAM-backed: a flashed model is lost when the board stops")
+            print(f"url={emu.url}")
+            print(f"try     edgesnn info --port {emu.url}")
+            print("Ctrl-C stops the board")
+        sys.stdout.flush()
+        while emu.alive:
+            time.sleep(0.2)
+        emu.check()  # it died on its own (a crash): exit code and last words
         return 0
     except (KeyboardInterrupt, _Stop):
         code = emu.stop()

@@ -1,0 +1,160 @@
+"""The QEMU-emulated Cortex-M boards (boards/<name>/, boards/cortexm/), end to end:
+build the firmware with arm-none-eabi-gcc, boot it in qemu-system-arm, flash the
+default model over the emulated UART, validate 200 digits bit-exact against the host
+runtime, pull the model back, deterministic instruction counts, memory fit on the
+64 KB lm3s6965evb, and crashes reported with the board's last words.
+
+These tests FAIL (they do not skip) without qemu-system-arm and arm-none-eabi-gcc:
+CI installs them with tools/install.sh."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+import zlib
+
+import numpy as np
+import pytest
+
+import edgesnn
+from edgesnn.emulator import QEMU_BOARDS, EmulatorError, QemuBoard, build_firmware
+from edgesnn.errors import EdgesnnError
+
+TIMEOUT = 2.0  # seconds per request: emulation is slower than a host process
+
+
+@pytest.fixture(scope="session")
+def toolchain():
+    missing = [t for t in ("qemu-system-arm", "arm-none-eabi-gcc", "make")
+               if shutil.which(t) is None]
+    if missing:
+        pytest.fail(f"{', '.join(missing)} missing: run tools/install.sh (CI does)")
+
+
+@pytest.fixture(scope="module", params=sorted(QEMU_BOARDS))
+def qboard(request, toolchain):
+    with QemuBoard(request.param) as q:
+        yield q
+
+
+def test_boots_with_banner_and_says_hello(qboard):
+    assert qboard.banner.startswith(f"edgesnn-{qboard.board} ready")
+    layout = qboard.layout()
+    # the SysTick scaling gives instructions: a 2000-instruction loop measures ~2000
+    assert 2000 <= int(layout["calib"].split("/")[0]) <= 2100
+    with edgesnn.connect(qboard.url, timeout=TIMEOUT) as board:
+        info = board.info()
+        assert info["name"] == qboard.board and info["tick_kind"] == "instructions"
+        assert info["active"] is None
+        assert info["arena_bytes"] == int(layout["arena"])
+        assert info["slot_bytes"] == int(layout["flash"]) // 2 - 32
+
+
+def test_flash_validate_pull_and_ticks(qboard, default_model, digits):
+    x, y = digits[2], digits[3]
+    blob = default_model.blob
+    with edgesnn.connect(qboard.url, timeout=TIMEOUT) as board:
+        res = board.flash(blob, progress=False)
+        assert res["verified"] and res["bytes"] == len(blob)
+        assert board.info()["active"]["crc32"] == zlib.crc32(blob)
+
+        val = board.validate(default_model, x[:200], y=y[:200])
+        assert val["samples"] == 200 and val["agree"] == 200 and val["mismatches"] == []
+        assert val["board_accuracy"] == val["host_accuracy"] > 0.9
+
+        a, b = board.infer(x[:4]), board.infer(x[:4])
+        assert (a.ticks > 1000).all()
+        assert np.array_equal(a.ticks, b.ticks)  # deterministic instruction counts
+        ts = board.validate(default_model, x[:5], mode="tstep", steps=8)
+        assert ts["agree"] == 5
+        t1 = board.infer(x[:2], mode="tstep", steps=8)
+        t2 = board.infer(x[:2], mode="tstep", steps=8)
+        assert np.array_equal(t1.ticks, t2.ticks)
+        assert (t1.ticks > 4 * a.ticks[:2]).all()
+
+        assert board.pull() == blob
+        stats = board.stats()
+        assert stats["invocations"] >= 215 and stats["uploads_committed"] == 1
+        assert stats["frames_bad"] == 0
+    peaks = qboard.peaks()
+    assert 0 < peaks["stack_peak"] < peaks["stack_bytes"]
+    assert 0 < peaks["arena_peak"] <= peaks["arena_bytes"]
+    qboard.check()
+
+
+def test_reset_keeps_the_ram_flash(qboard, default_model, digits):
+    with edgesnn.connect(qboard.url, timeout=TIMEOUT) as board:
+        if board.info()["active"] is None:
+            board.flash(default_model, progress=False)
+        after = board.reset()
+        assert after["active"]["crc32"] == zlib.crc32(default_model.blob)
+        assert np.array_equal(board.infer(digits[2][:3]).outputs,
+                              default_model.outputs(digits[2][:3]))
+
+
+def test_lm3s6965evb_fits_64k_ram(toolchain, default_model, digits):
+    elf = build_firmware("lm3s6965evb")
+    out = subprocess.run(["arm-none-eabi-size", "-A", elf], capture_output=True, text=True,
+                         check=True).stdout
+    sec = {ln.split()[0]: int(ln.split()[1]) for ln in out.splitlines()
+           if ln.startswith(".") and len(ln.split()) >= 3}
+    ram = sec.get(".data", 0) + sec.get(".bss", 0) + sec[".stack"]
+    assert ram <= 64 * 1024
+    with QemuBoard("lm3s6965evb") as q:
+        with edgesnn.connect(q.url, timeout=TIMEOUT) as board:
+            info = board.info()
+            assert info["ram_bytes"] == 65536
+            board.flash(default_model, progress=False)
+            board.infer(digits[2][:3])
+            st = board.stats()
+            assert 0 < st["arena_used"] <= info["arena_bytes"]
+            peaks = q.peaks()
+            assert 0 < peaks["arena_peak"] <= info["arena_bytes"]
+            board.infer(digits[2][:2], mode="tstep", steps=8)  # T-step fits too
+            peaks = q.peaks()
+            assert peaks["stack_peak"] < peaks["stack_bytes"] // 2  # ample headroom
+
+
+def test_crash_at_boot_is_reported_with_last_words(toolchain):
+    t0 = time.monotonic()
+    with pytest.raises(EmulatorError, match="(?s)exited with code 3.*last words:.*FAULT"):
+        with QemuBoard("lm3s6965evb", fault=1, startup_timeout=20):
+            pass
+    assert time.monotonic() - t0 < 60  # including the build
+
+
+def test_crash_mid_session_is_reported_not_hung(toolchain):
+    with QemuBoard("netduinoplus2", fault=2, startup_timeout=20) as q:
+        t0 = time.monotonic()
+        with pytest.raises(EdgesnnError):
+            edgesnn.connect(q.url, timeout=0.5, retries=3)
+        assert time.monotonic() - t0 < 15
+        assert q.wait(timeout=10) == 3
+        with pytest.raises(EmulatorError, match="(?s)exited with code 3.*FAULT exception"):
+            q.check()
+
+
+def test_cli_emulate_board_and_bench(toolchain):
+    p = subprocess.Popen([sys.executable, "-m", "edgesnn", "emulate", "--board", "lm3s6965evb",
+                          "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = p.stdout.readline()
+        info = json.loads(line)
+        assert info["board"] == "lm3s6965evb" and info["url"].startswith("socket://127.0.0.1:")
+        from edgesnn.cli import main
+        assert main(["info", "--port", info["url"], "--timeout", "2"]) == 0
+        assert main(["flash", "--port", info["url"], "--timeout", "2",
+                     edgesnn.default_model_path()]) == 0
+        assert main(["validate", "--port", info["url"], "--timeout", "2", "-n", "20",
+                     edgesnn.default_model_path()]) == 0
+    finally:
+        p.terminate()
+        p.wait(timeout=10)
+    out = subprocess.run([sys.executable, "-m", "edgesnn", "bench", "--board", "mps2-an386",
+                          "-n", "3", "--json"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    res = json.loads(out.stdout)
+    assert res["tick_kind"] == "instructions" and res["deterministic"]
+    assert res["onestep_mean"] > 0 and res["tstep_over_onestep"] > 1

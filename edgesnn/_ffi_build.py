@@ -27,6 +27,7 @@ typedef struct {
     uint16_t num_layers, num_tensors;
     uint16_t default_steps;
     uint8_t onestep_ok;
+    uint8_t flags;
     uint32_t total_length;
     uint32_t scratch_bytes;
     uint32_t persistent_bytes;

@@ -17,13 +17,14 @@ from .arrayops import conv_out_size
 from .errors import BlobError, ShapeError
 from .intmodel import (
     ACC_LIMIT, DTYPE_BYTES, DTYPE_I32, DTYPE_U8, MAX_LAYERS, MAX_NUMEL, MAX_SHIFT, MAX_STEPS,
-    MAX_TENSORS, NEURON_IF, NEURON_LIF, NEURON_NONE, NO_TENSOR, OP_ADD, OP_CONV2D, OP_DENSE,
-    OP_SUMPOOL2D, IntModel, LayerSpec, TensorSpec, layer_bounds,
+    MAX_TENSORS, NEURON_IF, NEURON_LI, NEURON_LIF, NEURON_NONE, NO_TENSOR, OP_ADD, OP_CONV2D,
+    OP_DENSE, OP_SUMPOOL2D, SPIKING, HDR_CAUSAL, HDR_SEQUENCE, IntModel, LayerSpec, TensorSpec,
+    layer_bounds,
 )
 from .plan import MemoryPlan, align_up
 
 MAGIC = b"ESNN"
-VERSION_MAJOR, VERSION_MINOR = 1, 0
+VERSION_MAJOR, VERSION_MINOR = 1, 1  # 1.0 is written when no 1.1 feature is used
 HEADER = struct.Struct("<4sHHIIHHHHHHIIIIIfiII")
 LAYER = struct.Struct("<BBBBHHHH8BIIIIIIII12s")
 TENSOR = struct.Struct("<BBH3HHI")
@@ -77,7 +78,7 @@ def write_blob(model: IntModel, plan: MemoryPlan, meta: dict | None = None) -> b
 
     out = bytearray(total)
     for i, (layer, row) in enumerate(zip(model.layers, pairs)):
-        LAYER.pack_into(out, layer_off + i * LAYER.size, layer.op, layer.neuron, layer.leak_shift, 0,
+        LAYER.pack_into(out, layer_off + i * LAYER.size, layer.op, layer.neuron, layer.leak_shift, layer.flags,
                         layer.in0, layer.in1, layer.out, 0, *layer.kernel, *row, bytes(12))
     for i, (t, off) in enumerate(zip(model.tensors, plan.offsets)):
         dims = tuple(t.dims) + (1,) * (3 - len(t.dims))
@@ -85,8 +86,10 @@ def write_blob(model: IntModel, plan: MemoryPlan, meta: dict | None = None) -> b
     out[data_off:data_off + len(data)] = data
     if meta_bytes:
         out[meta_off:total] = meta_bytes
-    HEADER.pack_into(out, 0, MAGIC, VERSION_MAJOR, VERSION_MINOR, total, 0, nl, nt,
-                     model.input_tensor, model.output_tensor, model.default_steps, 0,
+    hflags = model.header_flags
+    minor = 1 if hflags or any(l.neuron == NEURON_LI for l in model.layers) else 0
+    HEADER.pack_into(out, 0, MAGIC, VERSION_MAJOR, minor, total, 0, nl, nt,
+                     model.input_tensor, model.output_tensor, model.default_steps, hflags,
                      layer_off, tensor_off, plan.scratch_bytes, data_off, len(data),
                      model.input_scale, model.input_zero_point, meta_off, len(meta_bytes))
     struct.pack_into("<I", out, 12, zlib.crc32(bytes(out[16:])))
@@ -122,7 +125,10 @@ def read_blob(buf) -> BlobView:
            f"{nl} layers / {nt} tensors outside 1..{MAX_LAYERS} / 2..{MAX_TENSORS}")
     _check(tin < nt and tout < nt and tin != tout, "ESNN_ERR_GRAPH", f"input tensor {tin} / output tensor {tout} invalid for {nt} tensors")
     _check(1 <= steps <= MAX_STEPS, "ESNN_ERR_STEPS", f"default_steps {steps} outside 1..{MAX_STEPS}")
-    _check(res == 0, "ESNN_ERR_RESERVED", "header reserved field is not 0")
+    _check(not (vmin == 0 and res) and not (res & ~(HDR_CAUSAL | HDR_SEQUENCE))
+           and not (res & HDR_SEQUENCE and not res & HDR_CAUSAL), "ESNN_ERR_RESERVED",
+           f"header flags 0x{res:04x} invalid (none in 1.0; causal=1, sequence=2 needs causal)")
+    causal = bool(res & HDR_CAUSAL)
     _check(layer_off % 4 == 0 and tensor_off % 4 == 0 and data_off % 16 == 0 and scratch % 16 == 0,
            "ESNN_ERR_ALIGN", "misaligned table/data offset or scratch_bytes")
     _check(0 <= zp <= 255, "ESNN_ERR_RESERVED", f"input zero point {zp} outside 0..255")
@@ -158,7 +164,7 @@ def read_blob(buf) -> BlobView:
         arena_offsets.append(aoff)
 
     names = [r.get("name") for r in meta.get("layers", [])] if isinstance(meta.get("layers"), list) else []
-    layers = [_read_layer(buf, i, layer_off + i * LAYER.size, data_off, data_len, tensors, tin)
+    layers = [_read_layer(buf, i, layer_off + i * LAYER.size, data_off, data_len, tensors, tin, causal)
               for i in range(nl)]
     for i, layer in enumerate(layers):
         if i < len(names) and isinstance(names[i], str):
@@ -167,18 +173,25 @@ def read_blob(buf) -> BlobView:
                     version=(vmaj, vmin), total_length=total, crc32=crc, scratch_bytes=scratch,
                     arena_offsets=arena_offsets, data_offset=data_off, data_length=data_len,
                     meta_error=meta_error)
+    view.causal, view.sequence = causal, bool(res & HDR_SEQUENCE)
     _check_graph(view)
     return view
 
 
-def _read_layer(buf, i, off, data_off, data_len, tensors, tin) -> LayerSpec:
+def _read_layer(buf, i, off, data_off, data_len, tensors, tin, causal=False) -> LayerSpec:
     (op, neuron, leak, flags, in0, in1, out, res, kh, kw, sh, sw, pt, pl, pb, pr,
      *pairs, reserved) = LAYER.unpack_from(buf, off)
     where = f"layer {i}"
     _check(op in (OP_DENSE, OP_CONV2D, OP_SUMPOOL2D, OP_ADD), "ESNN_ERR_OP", f"{where}: unknown op {op}")
-    _check(neuron in (NEURON_NONE, NEURON_IF, NEURON_LIF), "ESNN_ERR_OP", f"{where}: unknown neuron {neuron}")
-    _check((1 <= leak <= 15) if neuron == NEURON_LIF else leak == 0, "ESNN_ERR_SHIFT", f"{where}: leak_shift {leak} invalid for neuron {neuron}")
-    _check(flags == 0 and res == 0 and reserved == bytes(12), "ESNN_ERR_RESERVED", f"{where}: reserved field or flags not 0")
+    known = (NEURON_NONE, NEURON_IF, NEURON_LIF) + ((NEURON_LI,) if causal else ())
+    _check(neuron in known, "ESNN_ERR_OP", f"{where}: unknown neuron {neuron} (LI needs a causal blob)")
+    if op == OP_SUMPOOL2D:
+        _check(neuron == NEURON_NONE, "ESNN_ERR_OP", f"{where}: SUMPOOL2D has neuron NONE")
+    leaky = neuron in (NEURON_LIF, NEURON_LI)
+    _check((1 <= leak <= 15) if leaky else leak == 0, "ESNN_ERR_SHIFT", f"{where}: leak_shift {leak} invalid for neuron {neuron}")
+    _check(flags == 0 or (causal and neuron in SPIKING and not flags & ~7), "ESNN_ERR_RESERVED",
+           f"{where}: neuron flags 0x{flags:02x} invalid (IF/LIF layers of causal blobs only)")
+    _check(res == 0 and reserved == bytes(12), "ESNN_ERR_RESERVED", f"{where}: reserved field not 0")
     nt = len(tensors)
     _check(in0 < nt and out < nt and (in1 < nt if op == OP_ADD else in1 == NO_TENSOR), "ESNN_ERR_GRAPH",
            f"{where}: tensor indices in0={in0} in1={in1} out={out} invalid")
@@ -209,7 +222,7 @@ def _read_layer(buf, i, off, data_off, data_len, tensors, tin) -> LayerSpec:
     if op == OP_SUMPOOL2D:
         _check(neuron == NEURON_NONE, "ESNN_ERR_OP", f"{where}: SUMPOOL2D has neuron NONE")
     wshape = {OP_DENSE: (c, nin), OP_CONV2D: (c, src.dims[0], kh, kw)}.get(op)
-    spiking = neuron != NEURON_NONE
+    spiking = neuron in SPIKING
     expect = {
         "weights": int(np.prod(wshape)) if wshape else 0,
         "bias": 4 * c if wshape else 0,
@@ -232,7 +245,7 @@ def _read_layer(buf, i, off, data_off, data_len, tensors, tin) -> LayerSpec:
         arrays["mult"] = arrays["mult"].reshape(2, c)
     if arrays["shift"] is not None:
         _check(int(arrays["shift"].max()) <= MAX_SHIFT, "ESNN_ERR_SHIFT", f"{where}: shift {int(arrays['shift'].max())} > {MAX_SHIFT}")
-    return LayerSpec(f"layer{i}", op, neuron, in0, out, in1=in1, leak_shift=leak, kernel=kernel, **arrays)
+    return LayerSpec(f"layer{i}", op, neuron, in0, out, in1=in1, leak_shift=leak, flags=flags, kernel=kernel, **arrays)
 
 
 def _check_graph(view: BlobView):
@@ -246,6 +259,7 @@ def _check_graph(view: BlobView):
                 _check(layer.op in (OP_DENSE, OP_CONV2D), "ESNN_ERR_GRAPH", f"{where}: the network input is only read by DENSE/CONV2D")
             if view.tensors[t].dtype == DTYPE_I32:
                 _check(layer.op == OP_ADD, "ESNN_ERR_DTYPE", f"{where}: only ADD may read an I32 tensor")
+                _check(not view.causal, "ESNN_ERR_DTYPE", f"{where}: a causal blob cannot read an I32 tensor")
                 m = layer.mult[layer.inputs.index(t)]
                 _check(bool((m == 1).all()), "ESNN_ERR_DTYPE", f"{where}: the multiplier of I32 input {t} must be 1")
             a0, a1 = view.arena_offsets[t], view.arena_offsets[t] + view.tensors[t].nbytes
@@ -253,7 +267,7 @@ def _check_graph(view: BlobView):
             _check(a1 <= b0 or b1 <= a0, "ESNN_ERR_GRAPH", f"{where}: input {t} and output {layer.out} overlap in the arena")
         _check(layer.out not in written, "ESNN_ERR_GRAPH", f"{where}: tensor {layer.out} is written twice (or is the input)")
         written.add(layer.out)
-        want = DTYPE_U8 if layer.neuron != NEURON_NONE or layer.op == OP_SUMPOOL2D else DTYPE_I32
+        want = DTYPE_U8 if layer.neuron in SPIKING or layer.op == OP_SUMPOOL2D else DTYPE_I32
         _check(view.tensors[layer.out].dtype == want, "ESNN_ERR_DTYPE", f"{where}: output dtype must be {'U8' if want == DTYPE_U8 else 'I32'}")
         if layer.op != OP_ADD:
             _check(view.tensors[layer.in0].dtype == DTYPE_U8, "ESNN_ERR_DTYPE", f"{where}: input must be U8")

@@ -13,8 +13,14 @@ import numpy as np
 
 OP_DENSE, OP_CONV2D, OP_SUMPOOL2D, OP_ADD = 1, 2, 3, 4
 OP_NAMES = {OP_DENSE: "DENSE", OP_CONV2D: "CONV2D", OP_SUMPOOL2D: "SUMPOOL2D", OP_ADD: "ADD"}
-NEURON_NONE, NEURON_IF, NEURON_LIF = 0, 1, 2
-NEURON_NAMES = {NEURON_NONE: "NONE", NEURON_IF: "IF", NEURON_LIF: "LIF"}
+NEURON_NONE, NEURON_IF, NEURON_LIF, NEURON_LI = 0, 1, 2, 3
+NEURON_NAMES = {NEURON_NONE: "NONE", NEURON_IF: "IF", NEURON_LIF: "LIF", NEURON_LI: "LI"}
+SPIKING = (NEURON_IF, NEURON_LIF)
+# Header flags (offset 26, format 1.1) and per-layer neuron flags (layer offset 3).
+HDR_CAUSAL, HDR_SEQUENCE = 0x1, 0x2
+LF_RESET_ZERO, LF_STRICT, LF_DELAYED = 0x1, 0x2, 0x4
+LF_SNNTORCH = LF_STRICT | LF_DELAYED  # snnTorch Leaky: v > thr, subtract one step late
+CAUSAL_MARGIN = 2 ** 20  # causal IF/LIF layers need bound + 2^20 < 2^31 (format.md 4)
 DTYPE_U8, DTYPE_I32 = 1, 2
 DTYPE_BYTES = {DTYPE_U8: 1, DTYPE_I32: 4}
 NO_TENSOR = 0xFFFF
@@ -55,6 +61,7 @@ class LayerSpec:
     out: int
     in1: int = NO_TENSOR
     leak_shift: int = 0
+    flags: int = 0  # LF_* (IF/LIF layers of causal models only)
     kernel: tuple = (0,) * 8  # kh, kw, stride_h, stride_w, pad_top, pad_left, pad_bottom, pad_right
     weights: Optional[np.ndarray] = None  # int8 [N, Nin] or [C, Cin, kh, kw]
     bias: Optional[np.ndarray] = None  # int32 [C]
@@ -76,6 +83,12 @@ class IntModel:
     input_zero_point: int
     default_steps: int
     meta: dict = field(default_factory=dict)
+    causal: bool = False  # T-step neurons integrate per-step currents (format 1.1)
+    sequence: bool = False  # input is T frames, step-major (needs causal)
+
+    @property
+    def header_flags(self) -> int:
+        return (HDR_CAUSAL if self.causal else 0) | (HDR_SEQUENCE if self.sequence else 0)
 
 
 def dense_bound(sum_abs_w, abs_b, reads_network_input: bool):
@@ -109,5 +122,29 @@ def layer_bounds(model: IntModel) -> list:
             bound = None
         if bound is not None and model.tensors[layer.out].dtype == DTYPE_I32:
             tensor_bound[layer.out] = bound
+        if bound is not None and getattr(model, "causal", False) and layer.neuron in SPIKING:
+            bound = bound + CAUSAL_MARGIN
         out.append(bound)
     return out
+
+
+def mode_support(model: IntModel) -> dict:
+    """Which execution modes a model supports, and why (for `edgesnn inspect`)."""
+    leaky = [i for i, l in enumerate(model.layers) if l.neuron in (NEURON_LIF, NEURON_LI)]
+    causal, seq = getattr(model, "causal", False), getattr(model, "sequence", False)
+    if seq:
+        one, why = False, "the input is a sequence of T frames; one-step needs one static frame"
+    elif leaky:
+        one, why = False, (f"layers {leaky} are LIF/LI and leak; one-step is exact only for IF "
+                           "with static input")
+    elif causal:
+        one, why = True, ("approximation: causal IF layers, one-step gives the time-averaged "
+                          "(OneSpike) counts; exact for the first layer only")
+    else:
+        one, why = True, "exact: IF neurons with static input, equal to T-step bit for bit"
+    tw = ("causal: every neuron integrates its per-step current (snnTorch/NIR dynamics)"
+          if causal else "averaged: every neuron is driven by its time-averaged current")
+    if seq:
+        tw += "; input is T frames, step-major"
+    return {"onestep": one, "onestep_reason": why, "tstep": True, "tstep_reason": tw,
+            "causal": causal, "sequence": seq}

@@ -135,6 +135,121 @@ class AvgPool2d(Node):
 
 
 @dataclass(kw_only=True)
+class SumPool2d(AvgPool2d):
+    """Window sum without padding (NIR SumPool2d)."""
+
+    op = "sumpool"
+
+    def forward(self, x):
+        return window_sum(x, self.k[0], self.k[1], self.stride)
+
+
+@dataclass(kw_only=True)
+class Scale(Node):
+    """Elementwise multiplication by a per-element (broadcastable) factor (NIR Scale)."""
+
+    scale: np.ndarray
+    op = "scale"
+
+    def out_shape(self, in_shapes):
+        try:
+            np.broadcast_to(self.scale, in_shapes[0])
+        except ValueError:
+            raise ShapeError(f"scale {self.name!r}: factor of shape {self.scale.shape} does not fit {in_shapes[0]}") from None
+        return tuple(in_shapes[0])
+
+    def forward(self, x):
+        return x * self.scale
+
+
+NEURON_KINDS = ("IF", "LIF", "LI")
+
+
+@dataclass(kw_only=True)
+class Neuron(Node):
+    """A discrete-time spiking neuron (or leaky readout) fed by a current I_t each step.
+
+    v_t = beta * v_{t-1} + gain * I_t (LI: output v after the last step). IF/LIF spike
+    when v > threshold (v >= if not strict) and reset by subtracting the threshold or to
+    zero, immediately or one step late (`delayed`, snnTorch). Parameters are float64
+    arrays broadcast to the neuron's shape; `params` keeps the continuous-time source
+    values (tau, r, v_leak, ...) and `dt` for reports.
+    """
+
+    kind: str
+    beta: np.ndarray
+    gain: np.ndarray
+    threshold: Optional[np.ndarray] = None
+    reset: str = "subtract"  # or "zero"
+    delayed: bool = False
+    strict: bool = True
+    params: dict = field(default_factory=dict)
+    op = "neuron"
+
+    def out_shape(self, in_shapes):
+        if self.kind not in NEURON_KINDS:
+            raise ShapeError(f"neuron {self.name!r}: kind {self.kind!r} must be one of {NEURON_KINDS}")
+        for key in ("beta", "gain", "threshold"):
+            v = getattr(self, key)
+            if v is None:
+                continue
+            v = np.asarray(v, np.float64)
+            if v.ndim and v.size == int(np.prod(in_shapes[0])) and v.shape != tuple(in_shapes[0]):
+                v = v.reshape(in_shapes[0])  # e.g. (C, L) of a Conv1d seen as (C, 1, L)
+            try:
+                setattr(self, key, np.broadcast_to(v, in_shapes[0]).copy())
+            except ValueError:
+                raise ShapeError(f"neuron {self.name!r}: {key} of shape {np.shape(v)} does not fit the input shape {tuple(in_shapes[0])}") from None
+        return tuple(in_shapes[0])
+
+    def forward(self, x):  # a static forward has no meaning for a neuron
+        raise ShapeError(f"neuron {self.name!r} needs a time-stepped simulation (ir.simulate)")
+
+
+def simulate(graph: "Graph", x, steps: int, sequence: bool = False, beta: Optional[dict] = None) -> np.ndarray:
+    """Float64 causal simulation of a graph with Neuron nodes over `steps` steps.
+
+    x is a batch of static inputs [B, *input_shape] (presented at every step) or, with
+    `sequence`, [B, T, *input_shape]. `beta` optionally overrides a neuron's beta by
+    node name (to measure the effect of the power-of-two leak). Returns the output's
+    totals: spike counts of a spiking output, the last membrane of an LI output, or the
+    sum over steps of any other output.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    shape = tuple(graph.input_shape)
+    xs = x.reshape((-1, steps) + shape) if sequence else graph.batch_input(x)
+    state, prev, total = {}, {}, 0.0
+    beta = beta or {}
+    out_node = graph.producers()[graph.output]
+    for t in range(steps):
+        vals = {graph.input: xs[:, t] if sequence else xs}
+        for n in graph.nodes[1:]:
+            xin = [vals[i] for i in n.inputs]
+            if not isinstance(n, Neuron):
+                vals[n.output] = n.forward(*xin)
+                continue
+            v = state.get(n.name, 0.0)
+            b = beta.get(n.name, n.beta)
+            v = b * v
+            if n.kind != "LI" and n.delayed:
+                p = prev.get(n.name, False)
+                v = np.where(p, 0.0 if n.reset == "zero" else v - n.threshold, v)
+            v = v + n.gain * xin[0]
+            if n.kind == "LI":
+                state[n.name] = v
+                vals[n.output] = v
+                continue
+            s = v > n.threshold if n.strict else v >= n.threshold
+            if not n.delayed:
+                v = np.where(s, 0.0 if n.reset == "zero" else v - n.threshold, v)
+            state[n.name], prev[n.name] = v, s
+            vals[n.output] = s.astype(np.float64)
+        y = vals[graph.output]
+        total = y if isinstance(out_node, Neuron) and out_node.kind == "LI" else total + y
+    return total
+
+
+@dataclass(kw_only=True)
 class Flatten(Node):
     op = "flatten"
 

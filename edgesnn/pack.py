@@ -36,12 +36,24 @@ class PackReport:
     quant_accuracy: Optional[float] = None
 
     def to_text(self) -> str:
-        lines = [f"{'#':>2} {'layer':<24} {'op':<9} {'neuron':<6} {'out shape':<14} {'lambda':>8} {'shift':>7} {'w util':>6}"]
+        lines = [f"note: {n}" for n in getattr(self, "notes", [])]
+        lines += [f"{'#':>2} {'layer':<24} {'op':<9} {'neuron':<6} {'out shape':<14} {'lambda':>8} {'shift':>7} {'w util':>6}"]
         for i, r in enumerate(self.layers):
             lam = f"{r['lambda']:.4g}" if r.get("lambda") is not None else "-"
             sh = f"{r['shift_min']}..{r['shift_max']}" if "shift_min" in r else "-"
             util = f"{r['weight_util']:.2f}" if "weight_util" in r else "-"
             lines.append(f"{i:>2} {r['name'][:24]:<24} {r['op']:<9} {r['neuron']:<6} {str(tuple(r['out_shape'])):<14} {lam:>8} {sh:>7} {util:>6}")
+        for i, r in enumerate(self.layers):
+            if r.get("approx"):
+                lines.append(f"   layer {i} {r['name']}: {r['approx']}" + (f", reset {r['reset']}" if r.get("reset") else ""))
+        le = getattr(self, "leak_effect", None)
+        if le:
+            txt = f"power-of-two leak effect (float, exact vs mapped beta): predictions agree on {le['agreement']:.4f}"
+            if "accuracy_exact" in le:
+                txt += f"; accuracy {le['accuracy_exact']:.4f} -> {le['accuracy_mapped']:.4f}"
+            lines.append(txt)
+        if getattr(self, "agreement", None) is not None:
+            lines.append(f"integer T-step vs float (exact beta) predictions agree on {self.agreement:.4f}")
         lines.append(f"flash {self.flash_bytes} B; arena one-step {self.scratch_bytes} B, "
                      f"T-step (T={self.steps}) {self.tstep_arena_bytes} B (no reuse: {self.naive_arena_bytes} B)")
         if self.float_accuracy is not None:
@@ -115,3 +127,70 @@ def pack_onnx(path, calib_x, calib_y=None, steps: int = 16, percentile: float = 
         name = name or os.path.splitext(base)[0]
         kw.setdefault("source", base)
     return pack_graph(graph, calib_x, calib_y, steps=steps, percentile=percentile, name=name, **kw)
+
+
+def pack_snn(graph: Graph, calib_x, calib_y=None, steps: int = 16, sequence: bool = False,
+             name: Optional[str] = None, source: Optional[str] = None, classes=None,
+             eval_x=None, eval_y=None) -> tuple:
+    """A spiking graph (Neuron nodes, e.g. from NIR) -> causal .esnn bytes.
+
+    The report's layers carry the leak approximation (`approx`) and `leak_effect`
+    compares float simulations with exact and mapped betas on the evaluation data;
+    `quant_accuracy` / `agreement` come from the integer oracle on the written bytes.
+    """
+    from .ir import simulate
+    from .reference import run_tstep
+    from .snn_quantize import leak_effect, quantize_snn
+
+    model, qrep = quantize_snn(graph, calib_x, steps=steps, sequence=sequence)
+    plan = plan_memory(model)
+    n_out = model.tensors[model.output_tensor].numel
+    meta = {"name": name or "model", "classes": list(classes) if classes is not None else [str(i) for i in range(n_out)],
+            "input_shape": list(graph.input_shape), "dynamics": "causal", "sequence": bool(sequence),
+            "import_notes": list(getattr(graph, "import_notes", [])),
+            "layers": [{k: r.get(k) for k in ("name", "op", "neuron", "approx", "leak_shift")} for r in qrep.layers]}
+    if source:
+        meta["source"] = source
+    if "output_scale" in qrep.layers[-1]:
+        meta["output_scale"] = qrep.layers[-1]["output_scale"]
+    rows = []
+    for r, layer in zip(qrep.layers, model.layers):
+        t = model.tensors[layer.out]
+        rows.append({**r, "out_shape": list(t.dims), "out_dtype": "U8" if DTYPE_BYTES[t.dtype] == 1 else "I32",
+                     "arena_offset": plan.offsets[layer.out], "param_bytes": _param_bytes(layer)})
+    report = PackReport(meta["name"], steps, 100.0, model.input_scale, model.input_zero_point, 0,
+                        plan.scratch_bytes, steps * plan.scratch_bytes, plan.naive_bytes, rows,
+                        list(getattr(graph, "import_notes", [])) + list(qrep.warnings))
+    ex, ey = (calib_x, calib_y) if eval_x is None else (eval_x, eval_y)
+    ex = np.asarray(ex, dtype=np.float64)
+    report.leak_effect = leak_effect(graph, qrep.leaks, ex, steps, sequence, ey)
+    fl = simulate(graph, ex, steps, sequence)
+    view = read_blob(write_blob(model, plan, meta))
+    q = quantize_input(ex, view.input_scale, view.input_zero_point)
+    qs = run_tstep(view, q.reshape(len(ex), -1), steps)
+    pf = fl.reshape(len(ex), -1).argmax(axis=1)
+    pq = qs.reshape(len(ex), -1).argmax(axis=1)
+    report.agreement = float(np.mean(pf == pq))  # integer vs float (exact beta) predictions
+    meta["float_int_agreement"] = report.agreement
+    meta["leak_effect"] = report.leak_effect
+    if ey is not None:
+        report.float_accuracy = accuracy(fl.reshape(len(ex), -1), ey)
+        report.quant_accuracy = accuracy(qs, ey)
+        meta["float_accuracy"] = report.float_accuracy
+        meta["quant_accuracy"] = report.quant_accuracy
+    blob = write_blob(model, plan, meta)
+    report.flash_bytes = len(blob)
+    return blob, report
+
+
+def pack_nir(path, calib_x, calib_y=None, steps: int = 16, name: Optional[str] = None,
+             reset: str = "auto", dt: float = 1e-4, sequence: bool = False, **kw) -> tuple:
+    """load_nir + pack_snn; name defaults to the file's stem, source to its file name."""
+    from .nir_import import load_nir
+
+    graph = load_nir(path, dt=dt, reset=reset)
+    if isinstance(path, (str, os.PathLike)):
+        base = os.path.basename(os.fspath(path))
+        name = name or os.path.splitext(base)[0]
+        kw.setdefault("source", base)
+    return pack_snn(graph, calib_x, calib_y, steps=steps, sequence=sequence, name=name, **kw)

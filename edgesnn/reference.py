@@ -11,8 +11,8 @@ import numpy as np
 from .arrayops import conv2d, window_sum
 from .errors import BlobError
 from .intmodel import (
-    DTYPE_I32, MAX_STEPS, NEURON_LIF, NEURON_NONE, OP_ADD, OP_CONV2D, OP_DENSE, OP_SUMPOOL2D,
-    IntModel,
+    DTYPE_I32, LF_DELAYED, LF_RESET_ZERO, LF_STRICT, MAX_STEPS, NEURON_LI, NEURON_LIF,
+    NEURON_NONE, OP_ADD, OP_CONV2D, OP_DENSE, OP_SUMPOOL2D, IntModel,
 )
 
 
@@ -68,9 +68,11 @@ def _sumpool(model: IntModel, layer, x: np.ndarray) -> np.ndarray:
 def run_onestep(model: IntModel, q_batch, steps: int = 0) -> np.ndarray:
     """Output totals [B, numel] (int64) of one-step mode: every tensor holds its total."""
     T = _steps(model, steps)
+    if getattr(model, "sequence", False):
+        raise _error("ESNN_ERR_MODE", "the blob takes a sequence of T input frames; one-step needs one static frame (use T-step)")
     for i, layer in enumerate(model.layers):
-        if layer.neuron == NEURON_LIF:
-            raise _error("ESNN_ERR_MODE", f"layer {i} is LIF; one-step mode needs IF neurons only (use T-step)")
+        if layer.neuron in (NEURON_LIF, NEURON_LI):
+            raise _error("ESNN_ERR_MODE", f"layer {i} is {'LIF' if layer.neuron == NEURON_LIF else 'LI'}; one-step mode needs IF neurons only (use T-step)")
     vals = {model.input_tensor: _input_batch(model, q_batch)}
     for layer in model.layers:
         x = vals[layer.in0]
@@ -130,9 +132,77 @@ def _simulate_neuron(a: np.ndarray, k: np.ndarray, T: int, leak_shift: int) -> n
     return spikes
 
 
+def _asr(u, k):
+    return u >> k  # numpy >> on int64 is an arithmetic (floor) shift
+
+
+def _causal_neuron(layer, i_seq: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Causal neurons over per-step currents i_seq [B, T, N] (format.md 5, causal dynamics).
+
+    IF/LIF: per-step spikes [B, T, N]; NONE: sum of the currents [B, N]; LI: membrane
+    after the last step [B, N]."""
+    B, T, N = i_seq.shape
+    if layer.neuron == NEURON_NONE:
+        return i_seq.sum(axis=1)
+    leak = layer.leak_shift
+    v = np.zeros((B, N), np.int64)
+    if layer.neuron == NEURON_LI:
+        for t in range(T):
+            v = v - _asr(v, leak) + i_seq[:, t]
+        return v
+    f = layer.flags
+    thr = np.int64(1) << k
+    prev = np.zeros((B, N), bool)
+    spikes = np.zeros((B, T, N), np.int64)
+    for t in range(T):
+        if leak:
+            v = v - _asr(v, leak)
+        if f & LF_DELAYED:
+            v = np.where(prev, 0 if f & LF_RESET_ZERO else v - thr, v)
+        v = v + i_seq[:, t]
+        s = v > thr if f & LF_STRICT else v >= thr
+        if not f & LF_DELAYED:
+            v = np.where(s, 0 if f & LF_RESET_ZERO else v - thr, v)
+        spikes[:, t] = s
+        prev = s
+    return spikes
+
+
+def _run_causal(model: IntModel, q_batch, T: int) -> np.ndarray:
+    """Causal T-step: every U8 tensor is [B, T, numel]; a layer's current at step t is
+    b + W x_t (or m0 A_t + m1 B_t) and drives its neurons step by step."""
+    numel = model.tensors[model.input_tensor].numel
+    q = np.asarray(q_batch)
+    if getattr(model, "sequence", False):
+        if q.size % (T * numel) or q.size == 0:
+            raise _error("ESNN_ERR_INPUT_SIZE", f"sequence input of shape {q.shape} is not a batch of {T} frames of {numel}")
+        x = q.reshape(-1, T, numel).astype(np.int64)
+    else:
+        x = np.repeat(_input_batch(model, q)[:, None], T, axis=1)
+    vals = {model.input_tensor: x}
+    for layer in model.layers:
+        if layer.op == OP_SUMPOOL2D:
+            vals[layer.out] = _sumpool(model, layer, vals[layer.in0])
+            continue
+        if layer.op in (OP_DENSE, OP_CONV2D):
+            i_seq = _per_element(model, layer.out, layer.bias) + _affine(model, layer, vals[layer.in0])
+        else:
+            i_seq = (_per_element(model, layer.out, layer.mult[0]) * vals[layer.in0]
+                     + _per_element(model, layer.out, layer.mult[1]) * vals[layer.in1])
+        k = _per_element(model, layer.out, layer.shift) if layer.shift is not None else None
+        vals[layer.out] = _causal_neuron(layer, i_seq, k)
+    out = vals[model.output_tensor]
+    return out if out.ndim == 2 else out.sum(axis=1)
+
+
 def run_tstep(model: IntModel, q_batch, steps: int = 0) -> np.ndarray:
-    """Output totals [B, numel] (int64) of T-step mode, simulating every neuron step by step."""
+    """Output totals [B, numel] (int64) of T-step mode, simulating every neuron step by step.
+
+    For a causal model (format 1.1) each neuron integrates its per-step current; for a
+    sequence model q_batch holds T frames per sample ([B, T, numel] or flat)."""
     T = _steps(model, steps)
+    if getattr(model, "causal", False):
+        return _run_causal(model, q_batch, T)
     vals = {model.input_tensor: _input_batch(model, q_batch)}
     for layer in model.layers:
         if layer.op == OP_SUMPOOL2D:

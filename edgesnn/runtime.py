@@ -87,6 +87,8 @@ class Model:
         self.input_shape = tuple(int(d) for d in info.input_dims[0:info.input_rank])
         self.output_shape = tuple(int(d) for d in info.output_dims[0:info.output_rank])
         self.default_steps = int(info.default_steps)
+        self.causal = bool(info.flags & 1)  # format 1.1 header flags
+        self.sequence = bool(info.flags & 2)
         self.meta = self._read_meta()
         self.input_scale, self.input_zero_point = self._read_input_quant()
         self._arena = None
@@ -118,6 +120,8 @@ class Model:
             "tensors": int(i.num_tensors),
             "default_steps": self.default_steps,
             "onestep_ok": bool(i.onestep_ok),
+            "causal": self.causal,
+            "sequence_input": self.sequence,
             "input_shape": list(self.input_shape),
             "output_shape": list(self.output_shape),
             "input_scale": self.input_scale,
@@ -142,8 +146,9 @@ class Model:
 
     @property
     def arena_bytes(self) -> int:
-        """Arena bytes one-step inference needs (what a board must provide)."""
-        return self.memory("onestep").total
+        """Arena bytes one-step inference needs (what a board must provide); for a blob
+        that cannot run one-step (LIF/LI, sequence input), the T-step need at default T."""
+        return self.memory("onestep" if self._info.onestep_ok else "tstep").total
 
     # ---- inference ----------------------------------------------------------
     def quantize(self, x) -> np.ndarray:
@@ -155,8 +160,12 @@ class Model:
     def outputs(self, x, steps: int | None = None, mode: str = "onestep",
                 quantized: bool = False) -> np.ndarray:
         """Output totals (spike counts or readout currents), shape (N, *output_shape)."""
-        q = self._batch(x, quantized)
-        return self._run(q, self._mode(mode), self._steps(steps))
+        t = self._steps(steps)
+        if self.sequence and mode == "tstep":
+            q = self._seq_batch(x, quantized, t or self.default_steps)
+        else:
+            q = self._batch(x, quantized)
+        return self._run(q, self._mode(mode), t)
 
     def predict(self, x, steps: int | None = None, mode: str = "onestep",
                 quantized: bool = False) -> np.ndarray:
@@ -165,7 +174,8 @@ class Model:
         return out.reshape(out.shape[0], -1).argmax(axis=1)
 
     def simulate(self, x, steps: int | None = None, quantized: bool = False) -> np.ndarray:
-        """Explicit T-step simulation; returns output totals like `outputs`."""
+        """Explicit T-step simulation; returns output totals like `outputs`. For a
+        sequence blob x has shape (N, T, *input_shape) or (T, *input_shape)."""
         return self.outputs(x, steps=steps, mode="tstep", quantized=quantized)
 
     def invoker(self, mode: str = "onestep", steps: int | None = None):
@@ -225,6 +235,19 @@ class Model:
                 raise ValueError("input contains NaN or infinite values")
             q = self.quantize(x)
         return np.ascontiguousarray(q.reshape(q.shape[0], -1), dtype=np.uint8)
+
+    def _seq_batch(self, x, quantized: bool, T: int) -> np.ndarray:
+        """(N, T, *input_shape) or (T, *input_shape) frames -> (N, T * numel) codes."""
+        x = np.asarray(x)
+        shape = (T,) + self.input_shape
+        if x.shape == shape:
+            x = x[None]
+        if x.shape[1:] != shape:
+            raise ShapeError(
+                f"input has shape {tuple(x.shape)}; this blob takes a sequence of T={T} frames: "
+                f"shape (N, {T}, {', '.join(map(str, self.input_shape))})")
+        flat = self._batch(x.reshape((-1,) + self.input_shape), quantized)
+        return np.ascontiguousarray(flat.reshape(x.shape[0], -1))
 
     def _bind(self, mode: int, steps: int):
         """Give the C model an arena big enough for (mode, steps); reuse it when it is."""

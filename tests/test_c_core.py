@@ -97,3 +97,27 @@ def test_fuzz_protocol_parser_100k_frames(build_dir):
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
     passed, failed = _closing_counts(r.stdout)
     assert failed == 0 and passed >= 120000
+
+
+def test_fuzz_causal_lif_blob(build_dir, tmp_path):
+    """A format-1.1 blob (causal dynamics, LIF with reset flags, sequence input) under
+    the same mutations, so the 1.1 validation paths are attacked too."""
+    import dataclasses
+
+    import numpy as np
+
+    from _graphs import random_input, random_mlp
+    from edgesnn.blob import write_blob
+    from edgesnn.intmodel import NEURON_LIF, SPIKING
+    from edgesnn.plan import plan_memory
+    from edgesnn.quantize import quantize_graph
+
+    rng = np.random.default_rng(3)
+    g = random_mlp(rng)
+    model, _ = quantize_graph(g, random_input(rng, g, 32), steps=8)
+    layers = [dataclasses.replace(layer, neuron=NEURON_LIF, leak_shift=3, flags=0b110)
+              if layer.neuron in SPIKING else layer for layer in model.layers]
+    model = dataclasses.replace(model, layers=layers, causal=True, sequence=True)
+    path = tmp_path / "causal.esnn"
+    path.write_bytes(write_blob(model, plan_memory(model), {}))
+    _fuzz(build_dir, str(path), 6000)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..blob import read_blob
+from ..intmodel import mode_support
 from ..runtime import load
 from .output import emit_json, table
 
@@ -12,7 +13,8 @@ EXAMPLE = """example:
   edgesnn inspect model.esnn --json | jq .arena_bytes"""
 
 OPS = {1: "dense", 2: "conv2d", 3: "sumpool2d", 4: "add"}
-NEURONS = {0: "none", 1: "IF", 2: "LIF"}
+NEURONS = {0: "none", 1: "IF", 2: "LIF", 3: "LI"}
+FLAGS = {1: "reset-zero", 2: "strict", 4: "delayed-reset"}
 DTYPES = {1: "u8", 2: "i32"}
 
 
@@ -31,6 +33,8 @@ def run(args) -> int:
         t = view.tensors[l.out]
         layers.append({
             "index": i, "name": l.name, "op": OPS[l.op], "neuron": NEURONS[l.neuron],
+            "leak_shift": l.leak_shift,
+            "flags": [n for b, n in FLAGS.items() if l.flags & b],
             "inputs": l.inputs, "output": l.out, "out_shape": list(t.dims),
             "shift": ([int(l.shift.min()), int(l.shift.max())] if l.shift is not None
                       and len(l.shift) else None),
@@ -39,7 +43,7 @@ def run(args) -> int:
     tensors = [{"index": i, "dtype": DTYPES[t.dtype], "shape": list(t.dims),
                 "bytes": t.nbytes, "arena_offset": view.arena_offsets[i]}
                for i, t in enumerate(view.tensors)]
-    modes = {"onestep": info["onestep_ok"], "tstep": True}
+    modes = mode_support(view)
     if args.json:
         emit_json({**info, "modes": modes, "layers": layers, "tensors": tensors,
                    "crc32": f"0x{view.crc32:08x}", "meta": view.meta})
@@ -48,11 +52,13 @@ def run(args) -> int:
           f"crc32 0x{view.crc32:08x}, name {info['name']!r}")
     print(f"input {tuple(info['input_shape'])} u8 (scale {info['input_scale']:.6g}, "
           f"zero point {info['input_zero_point']}) -> output {tuple(info['output_shape'])}")
-    print(f"default T = {info['default_steps']}; modes: one-step "
-          f"{'yes' if modes['onestep'] else 'no (LIF layers: use T-step)'}, T-step yes; "
-          f"{info['macs']} MACs per one-step inference")
+    print(f"default T = {info['default_steps']}; {info['macs']} MACs per one-step inference")
+    print(f"one-step: {'yes' if modes['onestep'] else 'no'} ({modes['onestep_reason']})")
+    print(f"T-step: yes ({modes['tstep_reason']})")
     print()
-    print(table([[l["index"], l["name"], l["op"], l["neuron"], l["inputs"], l["output"],
+    print(table([[l["index"], l["name"], l["op"],
+                  l["neuron"] + (f"/{l['leak_shift']}" if l["leak_shift"] else "")
+                  + (f" [{','.join(l['flags'])}]" if l["flags"] else ""), l["inputs"], l["output"],
                   tuple(l["out_shape"]), "-" if l["shift"] is None else
                   f"{l['shift'][0]}..{l['shift'][1]}", l["weights"]] for l in layers],
                 ["#", "name", "op", "neuron", "in", "out", "shape", "shift", "weights"]))
@@ -60,6 +66,7 @@ def run(args) -> int:
     print(table([[t["index"], t["dtype"], tuple(t["shape"]), t["bytes"], t["arena_offset"]]
                  for t in tensors], ["tensor", "dtype", "shape", "bytes", "arena offset"]))
     print()
-    print(f"arena: one-step {info['arena_bytes']} B, T-step (T={info['default_steps']}) "
-          f"{info['arena_bytes_tstep']} B; persistent {model.memory().persistent} B")
+    one = f"{info['arena_bytes']} B" if modes["onestep"] else "n/a"
+    print(f"arena: one-step {one}, T-step (T={info['default_steps']}) "
+          f"{info['arena_bytes_tstep']} B; persistent {model.memory('tstep').persistent} B")
     return 0

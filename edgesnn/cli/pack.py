@@ -8,16 +8,18 @@ from .data import DIGITS, load_xy
 from .output import emit_json
 
 NAME = "pack"
-HELP = "Import an ONNX model, quantize it with calibration data and write an .esnn blob."
+HELP = "Import an ONNX or NIR model, quantize it with calibration data and write an .esnn blob."
 EXAMPLE = """example:
   edgesnn pack model.onnx -o model.esnn --calib digits --steps 16
   edgesnn pack model.onnx -o model.esnn --calib calib.npz --percentile 99.99 --json
+  edgesnn pack snn.nir -o snn.esnn --calib digits --steps 16 --reset subtract
 (--calib takes DATA.npz with arrays x [and y], or `digits`: calibrate on the train
  split and report accuracy on the held-out split)"""
 
 
 def add_arguments(p):
-    p.add_argument("model", help="the ONNX model (an ANN with ReLU/Clip activations)")
+    p.add_argument("model", help="the ONNX model (an ANN with ReLU/Clip activations) or a NIR graph "
+                   "(HDF5; snnTorch/Norse/... export), told apart by content")
     p.add_argument("-o", "--output", required=True, help="the .esnn file to write")
     p.add_argument("--calib", required=True,
                    help="calibration data: DATA.npz (x, optional y) or `digits`")
@@ -25,7 +27,24 @@ def add_arguments(p):
     p.add_argument("--percentile", type=float, default=99.9,
                    help="activation percentile used as IF threshold for plain ReLU (default 99.9)")
     p.add_argument("--name", default=None, help="model name stored in the metadata")
+    p.add_argument("--reset", choices=("auto", "subtract", "zero"), default="auto",
+                   help="NIR only: reset of IF/LIF neurons (NIR cannot express subtraction; "
+                   "auto guesses snnTorch-style subtract-one-step-late and says so)")
+    p.add_argument("--dt", type=float, default=1e-4,
+                   help="NIR only: the exporter's time step (snnTorch 1e-4, the default)")
+    p.add_argument("--sequence", action="store_true",
+                   help="NIR only: the input is T frames per sample (calib x of shape (N, T, ...))")
     p.add_argument("--json", action="store_true", help="machine-readable report")
+
+
+def is_nir(path: str) -> bool:
+    """NIR graphs are HDF5 files: the HDF5 magic (or, for an unreadable file, the extension)."""
+    from ..nir_import import HDF5_MAGIC
+    try:
+        with open(path, "rb") as f:
+            return f.read(8) == HDF5_MAGIC or path.lower().endswith((".nir", ".h5", ".hdf5"))
+    except OSError:
+        return path.lower().endswith(".nir")
 
 
 def run(args) -> int:
@@ -39,9 +58,15 @@ def run(args) -> int:
     calib_x, calib_y = load_xy(args.calib, split="train")
     eval_x, eval_y = (load_xy(DIGITS, split="test") if args.calib == DIGITS
                       else (calib_x, calib_y))
-    blob, report = pack_onnx(args.model, calib_x, calib_y, steps=args.steps,
-                             percentile=args.percentile, name=args.name,
-                             eval_x=eval_x, eval_y=eval_y)
+    if is_nir(args.model):
+        from ..pack import pack_nir
+        blob, report = pack_nir(args.model, calib_x, calib_y, steps=args.steps, name=args.name,
+                                reset=args.reset, dt=args.dt, sequence=args.sequence,
+                                eval_x=eval_x, eval_y=eval_y)
+    else:
+        blob, report = pack_onnx(args.model, calib_x, calib_y, steps=args.steps,
+                                 percentile=args.percentile, name=args.name,
+                                 eval_x=eval_x, eval_y=eval_y)
     model = Model(blob)  # the C core validates what we are about to write
     model.save(args.output)
     if args.json:
@@ -50,6 +75,8 @@ def run(args) -> int:
                    "arena_bytes_tstep": report.tstep_arena_bytes,
                    "steps": report.steps, "float_accuracy": report.float_accuracy,
                    "quant_accuracy": report.quant_accuracy, "layers": report.layers,
+                   "agreement": getattr(report, "agreement", None),
+                   "leak_effect": getattr(report, "leak_effect", None),
                    "warnings": report.warnings})
         return 0
     print(report.to_text())

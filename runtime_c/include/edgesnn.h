@@ -23,7 +23,7 @@ extern "C" {
 #endif
 
 #define ESNN_VERSION_MAJOR 1
-#define ESNN_VERSION_MINOR 0
+#define ESNN_VERSION_MINOR 1
 #define ESNN_RUNTIME_VERSION "0.1.0"
 
 #define ESNN_HEADER_BYTES 64u
@@ -35,6 +35,17 @@ extern "C" {
 #define ESNN_MAX_SHIFT 20u
 #define ESNN_ARENA_ALIGN 16u
 #define ESNN_NO_TENSOR 0xFFFFu
+
+/* Header flags (offset 26, format 1.1; a 1.0 blob must have 0). */
+#define ESNN_HDR_CAUSAL 0x0001u    /* T-step neurons integrate their per-step current */
+#define ESNN_HDR_SEQUENCE 0x0002u  /* input is T frames, step-major (needs CAUSAL) */
+#define ESNN_HDR_FLAGS_KNOWN 0x0003u
+
+/* Layer flags (layer offset 3; IF/LIF layers of causal blobs only). */
+#define ESNN_LF_RESET_ZERO 0x01u   /* reset to 0 instead of subtracting the threshold */
+#define ESNN_LF_STRICT 0x02u       /* spike when u > theta instead of u >= theta */
+#define ESNN_LF_DELAYED 0x04u      /* reset one step late (snnTorch reset_delay=True) */
+#define ESNN_LF_KNOWN 0x07u
 
 /* Status codes: 0 is success, every failure is negative and specific. */
 typedef enum {
@@ -56,7 +67,7 @@ typedef enum {
     ESNN_ERR_OVERFLOW = -15,       /* weights/biases could overflow the int32 accumulator */
     ESNN_ERR_ARENA_TOO_SMALL = -16,/* arena smaller than the plan needs */
     ESNN_ERR_STEPS = -17,          /* steps outside 1..63 or too many for a sum pool */
-    ESNN_ERR_MODE = -18,           /* mode not possible for this blob (one-step with LIF) */
+    ESNN_ERR_MODE = -18,           /* mode not possible for this blob (one-step with LIF/LI/sequence) */
     ESNN_ERR_INPUT_SIZE = -19,     /* input length differs from the input tensor */
     ESNN_ERR_STATE = -20           /* model not initialised or nothing invoked yet */
 } esnn_status;
@@ -68,7 +79,10 @@ typedef enum {
 
 typedef enum { ESNN_DTYPE_U8 = 1, ESNN_DTYPE_I32 = 2 } esnn_dtype;
 typedef enum { ESNN_OP_DENSE = 1, ESNN_OP_CONV2D = 2, ESNN_OP_SUMPOOL2D = 3, ESNN_OP_ADD = 4 } esnn_op;
-typedef enum { ESNN_NEURON_NONE = 0, ESNN_NEURON_IF = 1, ESNN_NEURON_LIF = 2 } esnn_neuron;
+typedef enum {
+    ESNN_NEURON_NONE = 0, ESNN_NEURON_IF = 1, ESNN_NEURON_LIF = 2,
+    ESNN_NEURON_LI = 3  /* leaky integrator readout (causal blobs): I32 membrane after step T */
+} esnn_neuron;
 
 /* Where a failure happened and the numbers involved, for messages a person can act on.
  * Every function taking an esnn_diag* accepts NULL. */
@@ -105,8 +119,8 @@ typedef struct {
     uint16_t version_major, version_minor;
     uint16_t num_layers, num_tensors;
     uint16_t default_steps;
-    uint8_t onestep_ok;        /* 1 when every neuron is IF (no LIF) */
-    uint8_t reserved;
+    uint8_t onestep_ok;        /* 1 when every neuron is IF (no LIF/LI) and input is static */
+    uint8_t flags;             /* header flags (ESNN_HDR_*) */
     uint32_t total_length;
     uint32_t scratch_bytes;    /* one-step arena need */
     uint32_t persistent_bytes; /* arena bytes kept across invocations (0 for inference) */
@@ -137,7 +151,8 @@ esnn_status esnn_arena_bytes(const uint8_t *blob, uint32_t len, esnn_mode mode, 
 esnn_status esnn_init(esnn_model *m, const uint8_t *blob, uint32_t blob_len, uint8_t *arena,
                       uint32_t arena_len, esnn_diag *diag);
 
-/* Run one inference. `input` holds input_numel quantised bytes. steps = 0 uses the
+/* Run one inference. `input` holds input_numel quantised bytes (T * input_numel,
+ * step-major, for a T-step call on a blob with ESNN_HDR_SEQUENCE). steps = 0 uses the
  * blob's default T. */
 esnn_status esnn_invoke(esnn_model *m, const uint8_t *input, uint32_t input_len, esnn_mode mode,
                         uint32_t steps, esnn_diag *diag);

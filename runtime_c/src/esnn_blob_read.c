@@ -38,7 +38,7 @@ void esnn_read_header(const uint8_t *b, esnn_hdr *h)
     h->input_tensor = esnn_rd_u16(b + 20);
     h->output_tensor = esnn_rd_u16(b + 22);
     h->default_steps = esnn_rd_u16(b + 24);
-    h->reserved = esnn_rd_u16(b + 26);
+    h->flags = esnn_rd_u16(b + 26);
     h->layer_table_offset = esnn_rd_u32(b + 28);
     h->tensor_table_offset = esnn_rd_u32(b + 32);
     h->scratch_bytes = esnn_rd_u32(b + 36);

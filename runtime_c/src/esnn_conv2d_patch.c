@@ -127,7 +127,7 @@ static void group(const esnn_run *r, const esnn_ldesc *l, esnn_patch_geo *g,
         for (ox = 0; ox < wo; ox++) {
             const uint32_t idx = c0 * hw + oy * wo + ox;
             memset(acc, 0, n * sizeof *acc);
-            if (!r->tstep && sink->neuron == ESNN_NEURON_IF) {  /* the common case, inlined */
+            if (sink->fast) {  /* the common case, inlined */
                 position_sums(pb, g, w, n, exact, oy, ox);
                 for (c = 0; c < n; c++)
                     sink->out[idx + c * hw] =

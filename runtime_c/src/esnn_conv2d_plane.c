@@ -115,7 +115,7 @@ static void band(const esnn_run *r, const esnn_ldesc *l, const esnn_plane_geo *g
         band_sums(acc, xp, w + c * g->k, g, r->T, b, r->tstep);
         for (oy = 0; oy < g->nr; oy++) {
             const int32_t *a = acc + oy * g->pw;
-            if (!r->tstep && sink->neuron == ESNN_NEURON_IF) {
+            if (sink->fast) {
                 const uint32_t k = sink->shift[c];
                 uint8_t *o = sink->out + base + oy * wo;
                 for (ox = 0; ox < wo; ox++)

@@ -19,6 +19,9 @@ enum { ESNN_SEC_W = 0, ESNN_SEC_B = 1, ESNN_SEC_S = 2, ESNN_SEC_M = 3 };
 #define ESNN_MAX_NUMEL 65535u
 /* A total current must stay below 2^31 (format.md overflow rule). */
 #define ESNN_I32_LIMIT 0x80000000ull
+/* Causal IF/LIF layers: bound + 2^20 < 2^31, so the membrane (|u| <= bound + theta)
+ * fits in int32 whatever the reset mode (format.md 5). */
+#define ESNN_CAUSAL_MARGIN 0x100000ull
 
 /* Decoded header (section 2). */
 typedef struct {
@@ -26,7 +29,7 @@ typedef struct {
     uint32_t total_length, crc32;
     uint16_t num_layers, num_tensors;
     uint16_t input_tensor, output_tensor;
-    uint16_t default_steps, reserved;
+    uint16_t default_steps, flags;  /* flags: header offset 26 (ESNN_HDR_*) */
     uint32_t layer_table_offset, tensor_table_offset;
     uint32_t scratch_bytes, data_offset, data_length;
     uint32_t meta_offset, meta_length;
@@ -58,7 +61,10 @@ typedef struct {
     uint8_t *arena;
     uint32_t T;       /* steps of this call, 1..63 */
     uint32_t scale;   /* 1 in one-step mode, T in T-step mode */
-    uint8_t tstep;    /* 1 in T-step mode */
+    uint8_t tstep;    /* 1 in the averaged T-step loop (kernels sum all T steps) */
+    uint8_t causal;   /* 1 in causal T-step mode: kernels run one step (T = 1) at `row` */
+    uint32_t row;     /* causal: current step; U8 tensors are read/written at row * numel */
+    uint8_t *mem;     /* causal: int32 membranes of the running IF/LIF layer */
 } esnn_run;
 
 /* Where and how a layer's neurons store their result (see esnn_neuron.c). */
@@ -68,6 +74,10 @@ typedef struct {
     uint32_t numel;        /* output elements = stride between T-step rows */
     uint32_t T;
     uint8_t tstep, neuron, leak;
+    uint8_t fast;          /* one-step IF: the kernels inline esnn_if_count */
+    uint8_t causal, flags; /* causal mode and the layer's ESNN_LF_* flags */
+    uint32_t row;          /* causal: current step */
+    uint8_t *mem;          /* causal: membranes (int32 per output element) */
 } esnn_sink;
 
 /* ---- esnn_blob_read.c: little-endian readers ---- */
@@ -104,6 +114,11 @@ esnn_status esnn_plan(const uint8_t *blob, const esnn_hdr *h, esnn_mode mode, ui
 uint8_t *esnn_tensor_ptr(const esnn_run *r, const esnn_tdesc *t);
 void esnn_sink_init(esnn_sink *s, const esnn_run *r, const esnn_ldesc *l, const esnn_tdesc *out);
 void esnn_neuron_store(const esnn_sink *s, uint32_t idx, uint32_t c, int32_t a);
+void esnn_causal_store(const esnn_sink *s, uint32_t idx, uint32_t c, int32_t i);
+void esnn_run_layer(const esnn_run *r, const esnn_hdr *h, uint32_t i);
+void esnn_run_causal(esnn_run *r, const esnn_hdr *h, const uint8_t *input);
+uint32_t esnn_membrane_bytes(const uint8_t *blob, const esnn_hdr *h);
+int esnn_spiking(uint8_t neuron);
 void esnn_spike_train(int32_t a, uint32_t k, uint32_t leak, uint32_t T, uint8_t *out,
                       uint32_t stride);
 void esnn_dense(const esnn_run *r, const esnn_ldesc *l, const esnn_tdesc *in,
@@ -176,7 +191,7 @@ static inline uint8_t esnn_if_count(int32_t a, uint32_t k, int32_t T)
 /* esnn_neuron_store with the one-step IF case (the common one) inlined. */
 static inline void esnn_store(const esnn_sink *s, uint32_t idx, uint32_t c, int32_t a)
 {
-    if (!s->tstep && s->neuron == ESNN_NEURON_IF)
+    if (s->fast)
         s->out[idx] = esnn_if_count(a, s->shift[c], (int32_t)s->T);
     else
         esnn_neuron_store(s, idx, c, a);

@@ -2,13 +2,15 @@
  * in T-step mode the in-place summing of a U8 output's spike trains. */
 #include "esnn_internal.h"
 
-/* Tensor i lives at arena + arena_offset_i (one-step) or T * arena_offset_i (T-step). */
+/* Tensor i lives at arena + arena_offset_i (one-step) or T * arena_offset_i (T-step);
+ * in the causal loop a U8 tensor is seen at its row of the current step. */
 uint8_t *esnn_tensor_ptr(const esnn_run *r, const esnn_tdesc *t)
 {
-    return r->arena + r->scale * t->arena_offset;
+    return r->arena + r->scale * t->arena_offset +
+           (t->dtype == ESNN_DTYPE_U8 ? r->row * t->numel : 0u);
 }
 
-static void run_layer(const esnn_run *r, const esnn_hdr *h, uint32_t i)
+void esnn_run_layer(const esnn_run *r, const esnn_hdr *h, uint32_t i)
 {
     esnn_ldesc l;
     esnn_tdesc in0, in1, out;
@@ -58,6 +60,8 @@ static esnn_status check_call(const esnn_model *m, const esnn_hdr *h, uint32_t i
     if (need > m->arena_len)
         return esnn_fail(d, ESNN_ERR_ARENA_TOO_SMALL, -1, -1, esnn_sat32(need), m->arena_len);
     esnn_read_tensor(m->blob, h, h->input_tensor, &in);
+    if (mode == ESNN_MODE_TSTEP && (h->flags & ESNN_HDR_SEQUENCE))
+        in.numel *= *T;  /* T frames, step-major; T * numel < 2^22 */
     if (input_len != in.numel)
         return esnn_fail(d, ESNN_ERR_INPUT_SIZE, -1, h->input_tensor, in.numel, input_len);
     return ESNN_OK;
@@ -83,14 +87,21 @@ esnn_status esnn_invoke(esnn_model *m, const uint8_t *input, uint32_t input_len,
     r.blob = m->blob;
     r.blob_len = m->blob_len;
     r.arena = m->arena;
-    r.tstep = (uint8_t)(mode == ESNN_MODE_TSTEP);
-    r.scale = r.tstep ? r.T : 1u;
-    esnn_read_tensor(m->blob, &h, h.input_tensor, &t);
-    memcpy(esnn_tensor_ptr(&r, &t), input, input_len);  /* q; the same at every step */
-    for (i = 0; i < h.num_layers; i++)
-        run_layer(&r, &h, i);
+    r.causal = (uint8_t)(mode == ESNN_MODE_TSTEP && (h.flags & ESNN_HDR_CAUSAL));
+    r.tstep = (uint8_t)(mode == ESNN_MODE_TSTEP && !r.causal);
+    r.scale = mode == ESNN_MODE_TSTEP ? r.T : 1u;
+    r.row = 0;
+    r.mem = NULL;
+    if (r.causal) {
+        esnn_run_causal(&r, &h, input);  /* kernels run one step at a time (T = 1) */
+    } else {
+        esnn_read_tensor(m->blob, &h, h.input_tensor, &t);
+        memcpy(esnn_tensor_ptr(&r, &t), input, input_len);  /* q; the same at every step */
+        for (i = 0; i < h.num_layers; i++)
+            esnn_run_layer(&r, &h, i);
+    }
     esnn_read_tensor(m->blob, &h, h.output_tensor, &t);
-    if (r.tstep && t.dtype == ESNN_DTYPE_U8)
+    if (mode == ESNN_MODE_TSTEP && t.dtype == ESNN_DTYPE_U8)
         sum_rows(&r, &t);
     m->last_steps = r.T;
     m->last_mode = (uint8_t)mode;

@@ -8,12 +8,17 @@
 void esnn_sink_init(esnn_sink *s, const esnn_run *r, const esnn_ldesc *l, const esnn_tdesc *out)
 {
     s->out = esnn_tensor_ptr(r, out);
-    s->shift = l->neuron != ESNN_NEURON_NONE ? r->blob + l->off[ESNN_SEC_S] : NULL;
+    s->shift = esnn_spiking(l->neuron) ? r->blob + l->off[ESNN_SEC_S] : NULL;
     s->numel = out->numel;
     s->T = r->T;
     s->tstep = r->tstep;
     s->neuron = l->neuron;
-    s->leak = l->neuron == ESNN_NEURON_LIF ? l->leak_shift : 0u;
+    s->leak = (l->neuron == ESNN_NEURON_LIF || l->neuron == ESNN_NEURON_LI) ? l->leak_shift : 0u;
+    s->causal = r->causal;
+    s->flags = l->flags;
+    s->row = r->row;
+    s->mem = r->mem;
+    s->fast = (uint8_t)(!r->tstep && !r->causal && l->neuron == ESNN_NEURON_IF);
 }
 
 /* T-step mode: simulate the neuron driven by its time-averaged current a/T in
@@ -39,6 +44,10 @@ void esnn_spike_train(int32_t a, uint32_t k, uint32_t leak, uint32_t T, uint8_t 
 void esnn_neuron_store(const esnn_sink *s, uint32_t idx, uint32_t c, int32_t a)
 {
     int32_t n;
+    if (s->causal) {
+        esnn_causal_store(s, idx, c, a);  /* a is the current of step s->row */
+        return;
+    }
     if (s->neuron == ESNN_NEURON_NONE) {
         esnn_st_i32(s->out + 4u * idx, a);  /* I32 output: the total current itself */
         return;

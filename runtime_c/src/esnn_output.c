@@ -13,6 +13,7 @@ esnn_status esnn_output(const esnn_model *m, esnn_tensor *out)
         return ESNN_ERR_STATE;
     esnn_read_header(m->blob, &h);
     esnn_read_tensor(m->blob, &h, h.output_tensor, &t);
+    memset(&r, 0, sizeof r);  /* row 0: where the totals are */
     r.blob = m->blob;
     r.arena = m->arena;
     r.T = m->last_steps;

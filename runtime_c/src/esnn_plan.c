@@ -25,13 +25,17 @@ static esnn_status check_pools(const uint8_t *blob, const esnn_hdr *h, uint32_t 
     return ESNN_OK;
 }
 
+/* One-step computes closed-form IF counts of one static frame: a leaky neuron (LIF,
+ * LI) has none, and a sequence input has no single frame. */
 static int has_lif(const uint8_t *blob, const esnn_hdr *h, int32_t *layer)
 {
     esnn_ldesc l;
     uint32_t i;
+    if (h->flags & ESNN_HDR_SEQUENCE)
+        return 1;  /* layer -1: the input */
     for (i = 0; i < h->num_layers; i++) {
         esnn_read_layer(blob, h, i, &l);
-        if (l.neuron == ESNN_NEURON_LIF) {
+        if (l.neuron == ESNN_NEURON_LIF || l.neuron == ESNN_NEURON_LI) {
             *layer = (int32_t)i;
             return 1;
         }
@@ -51,5 +55,7 @@ esnn_status esnn_plan(const uint8_t *blob, const esnn_hdr *h, esnn_mode mode, ui
     if (mode == ESNN_MODE_ONESTEP && has_lif(blob, h, &lif))
         return esnn_fail(d, ESNN_ERR_MODE, lif, -1, ESNN_MODE_TSTEP, ESNN_MODE_ONESTEP);
     *need = (uint64_t)h->scratch_bytes * (mode == ESNN_MODE_TSTEP ? *T : 1u);
+    if (mode == ESNN_MODE_TSTEP && (h->flags & ESNN_HDR_CAUSAL))
+        *need += esnn_membrane_bytes(blob, h);  /* causal: IF/LIF membranes after the plan */
     return check_pools(blob, h, *T, d);
 }

@@ -27,10 +27,12 @@ static void fill_info(const uint8_t *blob, const esnn_hdr *h, esnn_info *info)
     info->total_length = h->total_length;
     info->scratch_bytes = h->scratch_bytes;
     info->persistent_bytes = 0;  /* inference keeps no state across invocations */
-    info->onestep_ok = 1;
+    info->flags = (uint8_t)h->flags;
+    /* one-step needs IF-only neurons and one static input frame (esnn_plan.c) */
+    info->onestep_ok = (uint8_t)!(h->flags & ESNN_HDR_SEQUENCE);
     for (i = 0; i < h->num_layers; i++) {
         esnn_read_layer(blob, h, i, &l);
-        if (l.neuron == ESNN_NEURON_LIF)
+        if (l.neuron == ESNN_NEURON_LIF || l.neuron == ESNN_NEURON_LI)
             info->onestep_ok = 0;
         info->macs += layer_macs(blob, h, &l);
     }

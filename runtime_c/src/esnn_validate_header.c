@@ -37,8 +37,10 @@ static esnn_status check_fields(const esnn_hdr *h, esnn_diag *d)
                          h->output_tensor);
     if (h->default_steps < 1u || h->default_steps > ESNN_MAX_STEPS)
         return esnn_fail(d, ESNN_ERR_STEPS, -1, -1, ESNN_MAX_STEPS, h->default_steps);
-    if (h->reserved != 0u)
-        return esnn_fail(d, ESNN_ERR_RESERVED, -1, -1, 0, h->reserved);
+    /* flags: none in 1.0, only known bits, and a sequence input needs causal dynamics */
+    if ((h->version_minor == 0u && h->flags != 0u) || (h->flags & ~ESNN_HDR_FLAGS_KNOWN) ||
+        ((h->flags & ESNN_HDR_SEQUENCE) && !(h->flags & ESNN_HDR_CAUSAL)))
+        return esnn_fail(d, ESNN_ERR_RESERVED, -1, -1, 0, h->flags);
     if (h->layer_table_offset % 4u)
         return esnn_fail(d, ESNN_ERR_ALIGN, -1, -1, 4, h->layer_table_offset);
     if (h->tensor_table_offset % 4u)

@@ -14,7 +14,7 @@ uint32_t esnn_layer_channels(const esnn_tdesc *out)
 /* Which (offset, length) pairs the op uses, as a bit mask over ESNN_SEC_*. */
 static uint32_t used_sections(const esnn_ldesc *l)
 {
-    uint32_t s = l->neuron != ESNN_NEURON_NONE ? (1u << ESNN_SEC_S) : 0u;
+    uint32_t s = esnn_spiking(l->neuron) ? (1u << ESNN_SEC_S) : 0u;
     if (l->op == ESNN_OP_DENSE || l->op == ESNN_OP_CONV2D)
         return s | (1u << ESNN_SEC_W) | (1u << ESNN_SEC_B);
     if (l->op == ESNN_OP_ADD)
@@ -22,21 +22,32 @@ static uint32_t used_sections(const esnn_ldesc *l)
     return 0u;  /* SUMPOOL2D: no parameters */
 }
 
-static esnn_status check_codes(const esnn_ldesc *l, int32_t li, esnn_diag *d)
+/* IF and LIF emit spikes (U8 output, threshold shifts); NONE and LI are I32 readouts. */
+int esnn_spiking(uint8_t neuron)
+{
+    return neuron == ESNN_NEURON_IF || neuron == ESNN_NEURON_LIF;
+}
+
+static esnn_status check_codes(const esnn_hdr *h, const esnn_ldesc *l, int32_t li, esnn_diag *d)
 {
     uint32_t geo = (uint32_t)l->kh | l->kw | l->sh | l->sw | l->pt | l->pl | l->pb | l->pr;
+    const int causal = (h->flags & ESNN_HDR_CAUSAL) != 0u;
+    const int leaky = l->neuron == ESNN_NEURON_LIF || l->neuron == ESNN_NEURON_LI;
     if (l->op < ESNN_OP_DENSE || l->op > ESNN_OP_ADD)
         return esnn_fail(d, ESNN_ERR_OP, li, -1, ESNN_OP_ADD, l->op);
-    if (l->neuron > ESNN_NEURON_LIF)
-        return esnn_fail(d, ESNN_ERR_OP, li, -1, ESNN_NEURON_LIF, l->neuron);
+    /* LI (a leaky readout) only exists with causal dynamics */
+    if (l->neuron > (causal ? ESNN_NEURON_LI : ESNN_NEURON_LIF))
+        return esnn_fail(d, ESNN_ERR_OP, li, -1, causal ? ESNN_NEURON_LI : ESNN_NEURON_LIF,
+                         l->neuron);
     if (l->op == ESNN_OP_SUMPOOL2D && l->neuron != ESNN_NEURON_NONE)
         return esnn_fail(d, ESNN_ERR_OP, li, -1, ESNN_NEURON_NONE, l->neuron);
-    if (l->neuron == ESNN_NEURON_LIF ? (l->leak_shift < 1u || l->leak_shift > 15u)
-                                     : l->leak_shift != 0u)
-        return esnn_fail(d, ESNN_ERR_SHIFT, li, -1, l->neuron == ESNN_NEURON_LIF ? 15u : 0u,
-                         l->leak_shift);
-    if (l->flags != 0u || l->reserved != 0u || l->tail_nonzero)
-        return esnn_fail(d, ESNN_ERR_RESERVED, li, -1, 0, (uint32_t)l->flags | l->reserved);
+    if (leaky ? (l->leak_shift < 1u || l->leak_shift > 15u) : l->leak_shift != 0u)
+        return esnn_fail(d, ESNN_ERR_SHIFT, li, -1, leaky ? 15u : 0u, l->leak_shift);
+    /* neuron flags: known bits, on IF/LIF layers of causal blobs only */
+    if (l->flags != 0u && (!causal || !esnn_spiking(l->neuron) || (l->flags & ~ESNN_LF_KNOWN)))
+        return esnn_fail(d, ESNN_ERR_RESERVED, li, -1, 0, l->flags);
+    if (l->reserved != 0u || l->tail_nonzero)
+        return esnn_fail(d, ESNN_ERR_RESERVED, li, -1, 0, l->reserved);
     if ((l->op == ESNN_OP_DENSE || l->op == ESNN_OP_ADD) && geo != 0u)
         return esnn_fail(d, ESNN_ERR_RESERVED, li, -1, 0, geo);
     if (l->op != ESNN_OP_ADD && l->in1 != ESNN_NO_TENSOR)
@@ -87,7 +98,7 @@ static esnn_status check_indices(const esnn_hdr *h, const esnn_ldesc *l, int32_t
 static esnn_status check_dtypes(const esnn_ldesc *l, const esnn_tdesc *in, const esnn_tdesc *out,
                                 int32_t li, esnn_diag *d)
 {
-    uint32_t want = (l->op == ESNN_OP_SUMPOOL2D || l->neuron != ESNN_NEURON_NONE)
+    uint32_t want = (l->op == ESNN_OP_SUMPOOL2D || esnn_spiking(l->neuron))
                         ? ESNN_DTYPE_U8 : ESNN_DTYPE_I32;
     if (l->op != ESNN_OP_ADD && in->dtype != ESNN_DTYPE_U8)
         return esnn_fail(d, ESNN_ERR_DTYPE, li, l->in0, ESNN_DTYPE_U8, in->dtype);
@@ -160,18 +171,24 @@ static esnn_status check_shapes(const esnn_ldesc *l, const esnn_tdesc *in, const
         if (s == ESNN_OK)
             s = want_len(l, ESNN_SEC_B, 4ull * c, li, d);
     }
-    if (s == ESNN_OK && l->neuron != ESNN_NEURON_NONE)
+    if (s == ESNN_OK && esnn_spiking(l->neuron))
         s = want_len(l, ESNN_SEC_S, c, li, d);
     return s;
 }
 
 /* Parameter values: threshold shifts 0..20; an I32 (current) input of ADD is
- * already a total, so it can only be passed through with multiplier 1. */
-static esnn_status check_values(const uint8_t *b, const esnn_ldesc *l, const esnn_tdesc *in,
-                                const esnn_tdesc *in1, uint32_t c, int32_t li, esnn_diag *d)
+ * already a total, so it can only be passed through with multiplier 1, and a causal
+ * blob (which needs per-step currents) cannot read one at all. */
+static esnn_status check_values(const uint8_t *b, const esnn_hdr *h, const esnn_ldesc *l,
+                                const esnn_tdesc *in, const esnn_tdesc *in1, uint32_t c,
+                                int32_t li, esnn_diag *d)
 {
     uint32_t i;
-    for (i = 0; l->neuron != ESNN_NEURON_NONE && i < c; i++) {
+    if (l->op == ESNN_OP_ADD && (h->flags & ESNN_HDR_CAUSAL) &&
+        (in->dtype == ESNN_DTYPE_I32 || in1->dtype == ESNN_DTYPE_I32))
+        return esnn_fail(d, ESNN_ERR_DTYPE, li, in->dtype == ESNN_DTYPE_I32 ? l->in0 : l->in1,
+                         ESNN_DTYPE_U8, ESNN_DTYPE_I32);
+    for (i = 0; esnn_spiking(l->neuron) && i < c; i++) {
         if (b[l->off[ESNN_SEC_S] + i] > ESNN_MAX_SHIFT)
             return esnn_fail(d, ESNN_ERR_SHIFT, li, -1, ESNN_MAX_SHIFT, b[l->off[ESNN_SEC_S] + i]);
     }
@@ -193,7 +210,7 @@ esnn_status esnn_validate_layer(const uint8_t *blob, const esnn_hdr *h, uint32_t
 {
     esnn_tdesc in, in1, out;
     int32_t i = (int32_t)li;
-    esnn_status s = check_codes(l, i, d);
+    esnn_status s = check_codes(h, l, i, d);
     if (s == ESNN_OK)
         s = check_sections(h, l, i, d);
     if (s == ESNN_OK)
@@ -207,6 +224,6 @@ esnn_status esnn_validate_layer(const uint8_t *blob, const esnn_hdr *h, uint32_t
     if (s == ESNN_OK)
         s = check_shapes(l, &in, &in1, &out, i, d);
     if (s == ESNN_OK)
-        s = check_values(blob, l, &in, &in1, esnn_layer_channels(&out), i, d);
+        s = check_values(blob, h, l, &in, &in1, esnn_layer_channels(&out), i, d);
     return s;
 }

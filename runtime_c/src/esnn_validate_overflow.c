@@ -62,9 +62,12 @@ static esnn_status sweep(const uint8_t *blob, const esnn_hdr *h, uint32_t c, uin
             b = add_bound(blob, h, &l, c, chans, tb);
         else
             b = mac_bound(blob, &l, c, chans, l.in0 == h->input_tensor);
+        /* causal IF/LIF membranes also carry up to one threshold 2^20 (delayed reset) */
+        if ((h->flags & ESNN_HDR_CAUSAL) && esnn_spiking(l.neuron))
+            b += ESNN_CAUSAL_MARGIN;
         if (b >= ESNN_I32_LIMIT)
             return esnn_fail(d, ESNN_ERR_OVERFLOW, (int32_t)i, l.out, 0x7FFFFFFFu, esnn_sat32(b));
-        tb[l.out] = b;
+        tb[l.out] = b;  /* only read for I32 tensors, which never carry the margin */
     }
     return ESNN_OK;
 }

@@ -124,8 +124,10 @@ static void run_valid(const uint8_t *b, uint32_t len, const esnn_info *info)
     esnn_model m;
     esnn_tensor t;
     esnn_status s;
-    uint8_t *in = (uint8_t *)malloc(info->input_numel ? info->input_numel : 1);
-    for (i = 0; i < info->input_numel; i++)
+    /* a sequence blob takes T frames in T-step mode: room for the largest T */
+    uint32_t in_max = info->input_numel * ESNN_MAX_STEPS;
+    uint8_t *in = (uint8_t *)malloc(in_max ? in_max : 1);
+    for (i = 0; i < in_max; i++)
         in[i] = (uint8_t)rnd();
     for (mi = 0; mi < 2; mi++) {
         for (si = 0; si < 2; si++) {
@@ -153,8 +155,12 @@ static void run_valid(const uint8_t *b, uint32_t len, const esnn_info *info)
             }
             arena = (uint8_t *)malloc(need ? need : 1);  /* glibc/ASan: 16-aligned */
             s = esnn_init(&m, b, len, arena, need, NULL);
-            if (s == ESNN_OK)
-                s = esnn_invoke(&m, in, info->input_numel, modes[mi], steps[si], NULL);
+            if (s == ESNN_OK) {
+                uint32_t frames = 1;
+                if ((info->flags & ESNN_HDR_SEQUENCE) && modes[mi] == ESNN_MODE_TSTEP)
+                    frames = steps[si] ? steps[si] : info->default_steps;
+                s = esnn_invoke(&m, in, info->input_numel * frames, modes[mi], steps[si], NULL);
+            }
             if (s == ESNN_OK) {
                 g_invoked++;
                 if (esnn_output(&m, &t) != ESNN_OK || t.numel != info->output_numel ||

@@ -1040,6 +1040,128 @@ static int write_bench_blob(const char *path)
     return 0;
 }
 
+
+/* ------------------------------------------ causal dynamics (format 1.1) */
+
+/* Mark a built blob as format 1.1 with header flags hf and layer 0 flags lf. */
+static void set_flags(blob_t *b, uint32_t hf, uint32_t lf)
+{
+    tb_put16(b->p + 6, 1);
+    tb_put16(b->p + 26, hf);
+    b->p[tb_layer_at(b->p, 0) + 3] = (uint8_t)lf;
+    tb_fix_crc(b->p);
+}
+
+/* input (1) -> DENSE `neuron` (1), W = 1, b = bias, k = 2 (theta 4), leak `leak` */
+static blob_t causal_toy(int neuron, int leak, int32_t bias, uint32_t hf, uint32_t lf)
+{
+    static const int8_t w[1] = {1};
+    static const uint8_t sh[1] = {2};
+    tb_model m;
+    blob_t r;
+    int x, o, l;
+    tb_init(&m);
+    x = tb_add_tensor(&m, ESNN_DTYPE_U8, 1, 1, 1, 1);
+    o = tb_add_tensor(&m, neuron == ESNN_NEURON_LI ? ESNN_DTYPE_I32 : ESNN_DTYPE_U8, 1, 1, 1, 1);
+    l = tb_add_layer(&m, ESNN_OP_DENSE, neuron, x, -1, o);
+    m.l[l].leak = (uint8_t)leak;
+    tb_weights(&m, l, w, 1);
+    tb_bias(&m, l, &bias, 1);
+    if (neuron == ESNN_NEURON_IF || neuron == ESNN_NEURON_LIF)
+        tb_shift(&m, l, sh, 1);
+    r = build(&m);
+    tb_free(&m);
+    set_flags(&r, hf, lf);
+    return r;
+}
+
+static void test_causal_neurons(void)
+{
+    static const uint8_t q3[1] = {3}, q4[1] = {4}, q0[1] = {0}, seq[3] = {8, 0, 0};
+    static const int64_t two[1] = {2}, three[1] = {3}, one[1] = {1}, seven[1] = {7},
+                         m8[1] = {-8};
+    const uint32_t C = ESNN_HDR_CAUSAL;
+    /* i_t = 3, theta 4, leak 1, T = 5.
+     * snnTorch (strict, delayed subtract): u 3 | 2+3=5 s | 3-4+3=2 | 1+3=4 (not > 4) |
+     *   2+3=5 s -> 2 spikes.
+     * default (>=, immediate subtract): 3 | 5 s ->1 | 1+3=4 s ->0 | 3 | 2+3=5 s -> 3.
+     * NIR (strict, reset to zero): 3 | 5 s ->0 | 3 | 2+3=5 s ->0 | 3 -> 2. */
+    blob_t a = causal_toy(ESNN_NEURON_LIF, 1, 0, C, ESNN_LF_STRICT | ESNN_LF_DELAYED);
+    blob_t b = causal_toy(ESNN_NEURON_LIF, 1, 0, C, 0);
+    blob_t c = causal_toy(ESNN_NEURON_LIF, 1, 0, C, ESNN_LF_STRICT | ESNN_LF_RESET_ZERO);
+    /* LI: v = v - (v >> 1) + i: i = 4: 4, 6, 7; i = -5: -5, -5+3-5 = -7, -7+4-5 = -8 */
+    blob_t li = causal_toy(ESNN_NEURON_LI, 1, 0, C, 0), lin = causal_toy(ESNN_NEURON_LI, 1, -5, C, 0);
+    /* sequence input 8, 0, 0 into LIF (>=, subtract): 8 s ->4 | 2 | 1 -> 1 spike */
+    blob_t sq = causal_toy(ESNN_NEURON_LIF, 1, 0, C | ESNN_HDR_SEQUENCE, 0);
+    /* causal IF: one-step allowed (as the averaged approximation) */
+    blob_t cif = causal_toy(ESNN_NEURON_IF, 0, 0, C, 0);
+    int64_t out[1];
+    uint32_t n, need = 0, need1 = 0;
+    esnn_info info;
+    expect_out(&a, ESNN_MODE_TSTEP, 5, q3, 1, two, 1, "causal snnTorch LIF");
+    expect_out(&b, ESNN_MODE_TSTEP, 5, q3, 1, three, 1, "causal LIF >= subtract");
+    expect_out(&c, ESNN_MODE_TSTEP, 5, q3, 1, two, 1, "causal LIF strict zero");
+    expect_out(&li, ESNN_MODE_TSTEP, 3, q4, 1, seven, 1, "LI readout");
+    expect_out(&lin, ESNN_MODE_TSTEP, 3, q0, 1, m8, 1, "LI negative");
+    expect_out(&sq, ESNN_MODE_TSTEP, 3, seq, 3, one, 1, "sequence input");
+    EXPECT_ST(run(&sq, ESNN_MODE_TSTEP, 3, seq, 1, out, &n), ESNN_ERR_INPUT_SIZE, "seq len");
+    EXPECT_ST(run(&sq, ESNN_MODE_ONESTEP, 3, seq, 1, out, &n), ESNN_ERR_MODE, "seq one-step");
+    EXPECT_ST(run(&a, ESNN_MODE_ONESTEP, 5, q3, 1, out, &n), ESNN_ERR_MODE, "LIF one-step");
+    EXPECT_ST(run(&li, ESNN_MODE_ONESTEP, 3, q4, 1, out, &n), ESNN_ERR_MODE, "LI one-step");
+    /* causal IF, i = 3, theta 4, T = 4: 3 | 6 s ->2 | 5 s ->1 | 4 s -> 3 = floor(12/4) */
+    expect_out(&cif, ESNN_MODE_TSTEP, 4, q3, 1, three, 1, "causal IF");
+    expect_out(&cif, ESNN_MODE_ONESTEP, 4, q3, 1, three, 1, "causal IF one-step");
+    EXPECT_ST(esnn_validate(sq.p, sq.n, &info, NULL), ESNN_OK, "validate seq");
+    CHECK(info.onestep_ok == 0u && info.flags == 3u && info.version_minor == 1u, "seq info");
+    EXPECT_ST(esnn_validate(cif.p, cif.n, &info, NULL), ESNN_OK, "validate causal IF");
+    CHECK(info.onestep_ok == 1u, "causal IF onestep_ok");
+    /* exact arena: T * scratch + one 16-byte membrane block; LI needs none */
+    EXPECT_ST(esnn_arena_bytes(a.p, a.n, ESNN_MODE_TSTEP, 5, &need, NULL), ESNN_OK, "arena");
+    EXPECT_ST(esnn_arena_bytes(a.p, a.n, ESNN_MODE_TSTEP, 1, &need1, NULL), ESNN_OK, "arena1");
+    CHECK(need == 5u * (need1 - 16u) + 16u, "causal arena %u vs %u", need, need1);
+    EXPECT_ST(esnn_arena_bytes(li.p, li.n, ESNN_MODE_TSTEP, 3, &need, NULL), ESNN_OK, "arena LI");
+    CHECK(need % 3u == 0u, "LI arena has no membrane block (%u)", need);
+    free(a.p); free(b.p); free(c.p); free(li.p); free(lin.p); free(sq.p); free(cif.p);
+}
+
+static void expect_invalid(blob_t b, esnn_status want, const char *what)
+{
+    EXPECT_ST(esnn_validate(b.p, b.n, NULL, NULL), want, what);
+    free(b.p);
+}
+
+static void test_causal_flags(void)
+{
+    const uint32_t C = ESNN_HDR_CAUSAL;
+    blob_t v10 = causal_toy(ESNN_NEURON_LIF, 1, 0, C, 0);
+    tb_put16(v10.p + 6, 0);  /* 1.0 blob with a flag */
+    tb_fix_crc(v10.p);
+    expect_invalid(v10, ESNN_ERR_RESERVED, "flags in a 1.0 blob");
+    expect_invalid(causal_toy(ESNN_NEURON_LIF, 1, 0, 0x4u | C, 0), ESNN_ERR_RESERVED, "header bit 2");
+    expect_invalid(causal_toy(ESNN_NEURON_LIF, 1, 0, ESNN_HDR_SEQUENCE, 0), ESNN_ERR_RESERVED,
+                   "sequence without causal");
+    expect_invalid(causal_toy(ESNN_NEURON_LIF, 1, 0, 0, ESNN_LF_STRICT), ESNN_ERR_RESERVED,
+                   "layer flags without causal");
+    expect_invalid(causal_toy(ESNN_NEURON_LIF, 1, 0, C, 0x8u), ESNN_ERR_RESERVED, "layer bit 3");
+    expect_invalid(causal_toy(ESNN_NEURON_LI, 1, 0, C, ESNN_LF_STRICT), ESNN_ERR_RESERVED,
+                   "flags on LI");
+    expect_invalid(causal_toy(ESNN_NEURON_NONE, 0, 0, C, ESNN_LF_DELAYED), ESNN_ERR_RESERVED,
+                   "flags on NONE");
+    expect_invalid(causal_toy(ESNN_NEURON_LI, 1, 0, 0, 0), ESNN_ERR_OP, "LI without causal");
+    expect_invalid(causal_toy(ESNN_NEURON_LI, 0, 0, C, 0), ESNN_ERR_SHIFT, "LI leak 0");
+    expect_invalid(causal_toy(4, 1, 0, C, 0), ESNN_ERR_OP, "neuron 4");
+    {   /* LI with a threshold section: unused pair not (0, 0) */
+        blob_t b = causal_toy(ESNN_NEURON_LI, 1, 0, C, 0);
+        blob_t f = causal_toy(ESNN_NEURON_LIF, 1, 0, C, 0);
+        uint32_t at = tb_layer_at(b.p, 0), af = tb_layer_at(f.p, 0);
+        tb_put32(b.p + at + 36, tb_get32(f.p + af + 36));
+        tb_put32(b.p + at + 40, 1);
+        tb_fix_crc(b.p);
+        expect_invalid(b, ESNN_ERR_RESERVED, "LI with shifts");
+        free(f.p);
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "--write-bench-blob") == 0)
@@ -1052,6 +1174,8 @@ int main(int argc, char **argv)
     test_sumpool();
     test_add();
     test_lif();
+    test_causal_neurons();
+    test_causal_flags();
     test_random_nets();
     test_malformed_header();
     test_malformed_tables();

@@ -249,6 +249,9 @@ class HostEmulator:
 
 QEMU = "qemu-system-arm"
 ARM_GCC = "arm-none-eabi-gcc"
+# How long a board that reported a fault may take to exit before it is killed: bounded,
+# and generous enough for a loaded 2-core CI machine (QEMU normally exits at once).
+EXIT_GRACE = 10.0
 
 # name -> QEMU machine and -icount shift (2^shift ns per instruction; the firmware's
 # TICK_Q32 assumes this shift: see boards/cortexm/systick.c and docs/boards.md)
@@ -419,8 +422,8 @@ class QemuBoard:
                     continue
                 except OSError:
                     chunk = b""
-                if not chunk:  # QEMU closed the socket: it exited
-                    self._wait_exit(2.0)
+                if not chunk:  # QEMU closed the socket: it is exiting
+                    self._wait_exit(EXIT_GRACE)
                     raise EmulatorError(self._death(f"; it sent: {buf[-200:]!r}" if buf else ""))
                 buf += chunk
         finally:
@@ -429,7 +432,7 @@ class QemuBoard:
         prefix = f"edgesnn-{self.board} ready"
         if prefix not in line:
             try:  # a fault report: the firmware exits QEMU right after it
-                self.proc.wait(timeout=3.0)
+                self.proc.wait(timeout=EXIT_GRACE)
             except subprocess.TimeoutExpired:
                 self.kill()
                 raise EmulatorError(f"unexpected first line from board {self.board}: "

@@ -1,13 +1,16 @@
 """Build script for the cffi extension `edgesnn._esnn`: the C core, compiled as is.
 
-The cdef below restates the public header's declarations for cffi; API mode
-compiles them against runtime_c/include/edgesnn.h itself, so any drift between the
-two is a compile error rather than a silent ABI mismatch.
+The cdef is derived from the one public header, runtime_c/include/edgesnn.h, so the
+API is declared in exactly one place: comments and preprocessor lines are dropped,
+integer #defines are kept as cffi constants, and array lengths written with macros
+become `[...]` for the C compiler to fill in. API mode then compiles the result
+against the real header, so any drift is a compile error, not an ABI mismatch.
 """
 from __future__ import annotations
 
 import glob
 import os
+import re
 
 from cffi import FFI
 
@@ -15,45 +18,28 @@ from cffi import FFI
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SRC = os.path.join("runtime_c", "src")
 INCLUDE = os.path.join("runtime_c", "include")
+HEADER = os.path.join(ROOT, INCLUDE, "edgesnn.h")
 
-CDEF = """
-typedef int esnn_status;
-typedef int esnn_mode;
-typedef struct { int32_t status; int32_t layer; int32_t tensor; uint32_t expected; uint32_t actual; } esnn_diag;
-typedef struct { const void *data; uint8_t dtype; uint8_t rank; uint16_t dims[3]; uint32_t numel; } esnn_tensor;
-typedef struct { ...; } esnn_model;
-typedef struct {
-    uint16_t version_major, version_minor;
-    uint16_t num_layers, num_tensors;
-    uint16_t default_steps;
-    uint8_t onestep_ok;
-    uint8_t flags;
-    uint32_t total_length;
-    uint32_t scratch_bytes;
-    uint32_t persistent_bytes;
-    uint32_t input_numel, output_numel;
-    uint8_t output_dtype;
-    uint8_t input_rank, output_rank;
-    uint16_t input_dims[3], output_dims[3];
-    uint64_t macs;
-    ...;
-} esnn_info;
 
-const char *esnn_status_str(esnn_status s);
-uint32_t esnn_crc32(uint32_t crc, const uint8_t *data, uint32_t len);
-esnn_status esnn_validate(const uint8_t *blob, uint32_t len, esnn_info *info, esnn_diag *diag);
-esnn_status esnn_arena_bytes(const uint8_t *blob, uint32_t len, esnn_mode mode, uint32_t steps,
-                             uint32_t *bytes, esnn_diag *diag);
-esnn_status esnn_init(esnn_model *m, const uint8_t *blob, uint32_t blob_len, uint8_t *arena,
-                      uint32_t arena_len, esnn_diag *diag);
-esnn_status esnn_invoke(esnn_model *m, const uint8_t *input, uint32_t input_len, esnn_mode mode,
-                        uint32_t steps, esnn_diag *diag);
-esnn_status esnn_output(const esnn_model *m, esnn_tensor *out);
-esnn_status esnn_output_argmax(const esnn_model *m, uint32_t *index);
-"""
+def cdef_from_header(text: str) -> str:
+    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
+    text = re.sub(r"//[^\n]*", "", text)
+    text = re.sub(r'#ifdef __cplusplus\s*(extern "C" \{|\})\s*#endif', "", text)
+    lines = []
+    for line in text.splitlines():
+        if line.lstrip().startswith("#"):
+            m = re.match(r"\s*#define\s+(\w+)\s+(0x[0-9A-Fa-f]+|\d+)[uU]?\s*$", line)
+            if m:
+                lines.append(f"#define {m.group(1)} {m.group(2)}")
+            continue
+        lines.append(line)
+    body = "\n".join(lines)
+    return re.sub(r"\[([^\]\d][^\]]*)\]", "[...]", body)  # macro lengths: the compiler's
+
 
 ffibuilder = FFI()
-ffibuilder.cdef(CDEF)
+with open(HEADER) as f:
+    ffibuilder.cdef(cdef_from_header(f.read()))
 ffibuilder.set_source(
     "edgesnn._esnn",
     '#include "edgesnn.h"\n',

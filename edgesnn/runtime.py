@@ -44,11 +44,12 @@ def _raise_for(code: int, diag, what: str) -> None:
     exp = act = None
     if diag is not None:
         exp, act = diag.expected, diag.actual
-    if code == -16:  # ESNN_ERR_ARENA_TOO_SMALL
+    lib = _lib()[1]
+    if code == lib.ESNN_ERR_ARENA_TOO_SMALL:
         raise ArenaError(f"{what}: arena too small: the model needs {exp} bytes, got {act}")
-    if code == -19:  # ESNN_ERR_INPUT_SIZE
+    if code == lib.ESNN_ERR_INPUT_SIZE:
         raise ShapeError(f"{what}: input has {act} values, the model expects {exp}")
-    if code == -5:  # ESNN_ERR_CRC
+    if code == lib.ESNN_ERR_CRC:
         raise BlobError(
             f"{what}: the blob is corrupted (stored CRC 0x{exp:08x}, computed 0x{act:08x}); "
             "re-pack or re-download it",

@@ -32,6 +32,113 @@ class EmulatorError(EdgesnnError):
     """The host board could not be built or started, or died."""
 
 
+class _BoardProcess:
+    """What every emulated board shares: one supervised process writing a log file,
+    with liveness, exit codes and "last words" for error messages, stop/kill/restart,
+    and a context manager. Subclasses define `start()` and `label`."""
+
+    label = "the board"
+    LOG_NOISE: tuple = ()  # log lines that are not the board's words
+    proc: "subprocess.Popen | None" = None
+    url: "str | None" = None
+
+    def start(self):  # pragma: no cover - every subclass defines it
+        raise NotImplementedError
+
+    def log_text(self) -> str:
+        """Everything the board process logged, across restarts."""
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def _last_words(self, lines: int = 10) -> str:
+        text = "\n".join(ln for ln in self.log_text().splitlines()
+                         if not any(noise in ln for noise in self.LOG_NOISE)).strip()
+        if not text:
+            return ""
+        return "; its last words:\n" + "\n".join(text.splitlines()[-lines:])
+
+    def _death(self, extra: str = "") -> str:
+        code = self.proc.returncode if self.proc is not None else None
+        return f"{self.label} exited with code {code}{extra}{self._last_words()}"
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    @property
+    def pid(self) -> "int | None":
+        return self.proc.pid if self.proc is not None else None
+
+    def check(self) -> None:
+        """Raise EmulatorError if the board died: its exit code and last words."""
+        if self.proc is not None and self.proc.poll() is not None:
+            raise EmulatorError(self._death())
+
+    def wait(self, timeout: "float | None" = None) -> "int | None":
+        """Wait for the board to exit (a crash ends it); its exit code, None on timeout."""
+        if self.proc is None:
+            return None
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def stop(self, timeout: float = 5.0) -> "int | None":
+        """SIGTERM and wait (SIGKILL after `timeout`); return the exit code."""
+        proc = self.proc
+        if proc is None:
+            return None
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self._reap()
+        return proc.returncode
+
+    def kill(self) -> None:
+        """SIGKILL, like pulling the power (fault tests)."""
+        proc = self.proc
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        self._reap()
+
+    def _reap(self) -> None:
+        """Release what the running process held (subclasses with pipes override)."""
+
+    def restart(self, kill: bool = False):
+        """Stop (or kill) and start again."""
+        self.kill() if kill else self.stop()
+        self.proc = None
+        return self.start()
+
+    def close(self) -> None:
+        self.stop()
+        shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def __enter__(self):
+        try:
+            return self.start()
+        except BaseException:
+            self.close()
+            raise
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = f"pid {self.pid}" if self.alive else "stopped"
+        return f"<{type(self).__name__} {self.url or '-'} {state}>"
+
+
 def _newest_source() -> float:
     newest = 0.0
     for top in SOURCE_DIRS:
@@ -71,10 +178,12 @@ def build_host_board(out_dir: str = BUILD_DIR, force: bool = False) -> str:
     return exe
 
 
-class HostEmulator:
+class HostEmulator(_BoardProcess):
     """One host-board process. `transport` is "tcp" (url socket://127.0.0.1:PORT) or
     "pty" (url /dev/pts/N). Without `flash` a temporary flash file is used and removed
     by `stop()`/`close()`; `restart()` keeps the flash file."""
+
+    label = "the host board"
 
     def __init__(self, flash: str | None = None, transport: str = "tcp", arena: int | None = None,
                  slot_bytes: int | None = None, name: str | None = None, port: int = 0,
@@ -160,60 +269,7 @@ class HostEmulator:
         except (OSError, ValueError, AttributeError):
             pass
 
-    def _last_words(self, lines: int = 12) -> str:
-        text = self.log_text().strip()
-        if not text:
-            return ""
-        return "; its last words:\n" + "\n".join(text.splitlines()[-lines:])
-
-    def log_text(self) -> str:
-        """Everything the board wrote to stderr (its log), across restarts."""
-        try:
-            with open(self.log_path, "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
-
-    @property
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    @property
-    def pid(self) -> int | None:
-        return self.proc.pid if self.proc is not None else None
-
-    def check(self) -> None:
-        """Raise EmulatorError if the board died."""
-        if self.proc is not None and self.proc.poll() is not None:
-            raise EmulatorError(f"the host board exited with code {self.proc.returncode}"
-                                f"{self._last_words()}")
-
-    def stop(self, timeout: float = 5.0) -> int | None:
-        """SIGTERM and wait (SIGKILL after `timeout`); return the exit code."""
-        proc = self.proc
-        if proc is None:
-            return None
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        self._reap()
-        return proc.returncode
-
-    def kill(self) -> None:
-        """SIGKILL, like pulling the power (fault tests); the flash file stays."""
-        proc = self.proc
-        if proc is None:
-            return
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
-        self._reap()
-
-    def _reap(self) -> None:
+    def _reap(self) -> None:  # the stdout pipe and its drain thread
         if self.proc is not None and self.proc.stdout is not None:
             try:
                 self.proc.stdout.close()
@@ -222,27 +278,6 @@ class HostEmulator:
         if self._drain is not None:
             self._drain.join(timeout=1)
             self._drain = None
-
-    def restart(self, kill: bool = False) -> "HostEmulator":
-        """Stop (or kill) and start again on the same flash file. `.url` may change
-        (a new ephemeral port or pty) unless a fixed `port` was given."""
-        self.kill() if kill else self.stop()
-        self.proc = None
-        return self.start()
-
-    def close(self) -> None:
-        self.stop()
-        shutil.rmtree(self._tmp, ignore_errors=True)
-
-    def __enter__(self) -> "HostEmulator":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        state = f"pid {self.pid}" if self.alive else "stopped"
-        return f"<HostEmulator {self.url or '-'} {state}>"
 
 
 # ---- QEMU-emulated Cortex-M boards (boards/<name>/, boards/cortexm/) -----------------
@@ -329,7 +364,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-class QemuBoard:
+class QemuBoard(_BoardProcess):
     """One QEMU-emulated Cortex-M board running the edgesnn firmware, its UART on a TCP
     port of 127.0.0.1 (url socket://127.0.0.1:PORT). The same interface as
     HostEmulator: start/stop/kill/check/url/log_text, a context manager.
@@ -340,11 +375,14 @@ class QemuBoard:
     firmware writes through semihosting (stack/arena high-water marks, fault reports).
     """
 
+    LOG_NOISE = ("QEMU waiting for connection",)
+
     def __init__(self, board: str = "lm3s6965evb", port: int = 0, elf: str | None = None,
                  fault: int = 0, startup_timeout: float = 30.0, icount: bool = True):
         self.spec = _check_board(board)
         self.board = board
         self.name = board
+        self.label = f"board {board}"
         self.port = int(port)
         self.elf = elf
         self.fault = int(fault)
@@ -446,10 +484,6 @@ class QemuBoard:
         except subprocess.TimeoutExpired:
             self.kill()
 
-    def _death(self, extra: str = "") -> str:
-        code = self.proc.returncode if self.proc is not None else None
-        return f"board {self.board} exited with code {code}{extra}{self._last_words()}"
-
     def layout(self) -> dict:
         """The banner's key=value fields (ram, flash, arena, stack, device, calib)."""
         out = {}
@@ -470,81 +504,9 @@ class QemuBoard:
         s, sb, a, ab = map(int, found[-1])
         return {"stack_peak": s, "stack_bytes": sb, "arena_peak": a, "arena_bytes": ab}
 
-    def _last_words(self, lines: int = 8) -> str:
-        text = "\n".join(ln for ln in self.log_text().splitlines()
-                         if "QEMU waiting for connection" not in ln).strip()
-        if not text:
-            return ""
-        return "; its last words:\n" + "\n".join(text.splitlines()[-lines:])
-
-    def log_text(self) -> str:
-        try:
-            with open(self.log_path, "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
-
-    @property
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    @property
-    def pid(self) -> int | None:
-        return self.proc.pid if self.proc is not None else None
-
-    def check(self) -> None:
-        """Raise EmulatorError if the board (QEMU) died: exit code and last words."""
-        if self.proc is not None and self.proc.poll() is not None:
-            raise EmulatorError(self._death())
-
-    def wait(self, timeout: float | None = None) -> int | None:
-        """Wait for QEMU to exit (a crash ends it); its exit code, None on timeout."""
-        if self.proc is None:
-            return None
-        try:
-            return self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            return None
-
-    def stop(self, timeout: float = 5.0) -> int | None:
-        proc = self.proc
-        if proc is None:
-            return None
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        return proc.returncode
-
-    def kill(self) -> None:
-        proc = self.proc
-        if proc is not None and proc.poll() is None:
-            proc.kill()
-        if proc is not None:
-            proc.wait()
-
     def restart(self, kill: bool = False) -> "QemuBoard":
         """Stop and boot again: the RAM flash starts empty."""
-        self.kill() if kill else self.stop()
-        self.proc = None
-        return self.start()
-
-    def close(self) -> None:
-        self.stop()
-        shutil.rmtree(self._tmp, ignore_errors=True)
-
-    def __enter__(self) -> "QemuBoard":
-        try:
-            return self.start()
-        except BaseException:
-            self.close()
-            raise
-
-    def __exit__(self, *exc) -> None:
-        self.close()
+        return super().restart(kill)
 
     def __repr__(self) -> str:
         state = f"pid {self.pid}" if self.alive else "stopped"

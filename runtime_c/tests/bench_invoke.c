@@ -9,31 +9,11 @@
  */
 #define _POSIX_C_SOURCE 199309L
 #include "edgesnn.h"
+#include "test_support.h"
 #include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static uint8_t *load(const char *path, uint32_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    long sz;
-    uint8_t *b;
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    sz = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    b = (uint8_t *)malloc(sz > 0 ? (size_t)sz : 1);
-    if (sz < 0 || fread(b, 1, (size_t)sz, f) != (size_t)sz) {
-        fclose(f);
-        free(b);
-        return NULL;
-    }
-    fclose(f);
-    *n = (uint32_t)sz;
-    return b;
-}
 
 static int fail(const char *what, esnn_status s, const esnn_diag *d)
 {
@@ -60,8 +40,8 @@ int main(int argc, char **argv)
     mode = strcmp(argv[3], "tstep") == 0 ? ESNN_MODE_TSTEP : ESNN_MODE_ONESTEP;
     steps = (uint32_t)strtoul(argv[4], NULL, 10);
     iter = atol(argv[5]);
-    blob = load(argv[1], &blob_n);
-    input = load(argv[2], &in_n);
+    blob = esnn_test_read_file(argv[1], &blob_n);
+    input = esnn_test_read_file(argv[2], &in_n);
     if (!blob || !input) {
         fprintf(stderr, "cannot read %s\n", !blob ? argv[1] : argv[2]);
         return 2;

@@ -9,6 +9,7 @@
  * aborts the run; a returned status outside the documented set is a failure.
  */
 #include "edgesnn.h"
+#include "test_support.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,27 +180,6 @@ static void run_valid(const uint8_t *b, uint32_t len, const esnn_info *info)
     free(in);
 }
 
-static uint8_t *load(const char *path, uint32_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    long sz;
-    uint8_t *b;
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    sz = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    b = (uint8_t *)malloc(sz > 0 ? (size_t)sz : 1);
-    if (sz <= 0 || fread(b, 1, (size_t)sz, f) != (size_t)sz) {
-        fclose(f);
-        free(b);
-        return NULL;
-    }
-    fclose(f);
-    *n = (uint32_t)sz;
-    return b;
-}
-
 int main(int argc, char **argv)
 {
     long cases = argc > 2 ? atol(argv[2]) : 20000, c, kinds[M_KINDS] = {0}, valid = 0;
@@ -213,7 +193,7 @@ int main(int argc, char **argv)
         return 2;
     }
     g_state = argc > 3 ? strtoull(argv[3], NULL, 10) : 1u;
-    src = load(argv[1], &n);
+    src = esnn_test_read_file(argv[1], &n);
     if (!src) {
         fprintf(stderr, "cannot read %s\n", argv[1]);
         return 2;

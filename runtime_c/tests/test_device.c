@@ -9,18 +9,8 @@
 #include "esnn_device_internal.h"  /* esnn_cobs_encode/decode */
 
 static int g_pass, g_fail;
+#include "test_support.h"
 
-#define CHECK(cond, ...)                                              \
-    do {                                                              \
-        if (cond) {                                                   \
-            g_pass++;                                                 \
-        } else {                                                      \
-            g_fail++;                                                 \
-            printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);    \
-            printf(__VA_ARGS__);                                      \
-            printf("\n");                                             \
-        }                                                             \
-    } while (0)
 
 #define EXPECT_PS(resp, want, what)                                                 \
     do {                                                                            \

@@ -12,18 +12,8 @@
 #include <string.h>
 
 static int g_pass, g_fail;
+#include "test_support.h"
 
-#define CHECK(cond, ...)                                              \
-    do {                                                              \
-        if (cond) {                                                   \
-            g_pass++;                                                 \
-        } else {                                                      \
-            g_fail++;                                                 \
-            printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);    \
-            printf(__VA_ARGS__);                                      \
-            printf("\n");                                             \
-        }                                                             \
-    } while (0)
 
 #define EXPECT_ST(got, want, what) \
     CHECK((got) == (want), "%s: got %d (%s), want %d", what, (int)(got), \

@@ -14,10 +14,22 @@ own semantics, immediate), "subtract" (snnTorch's Leaky: subtract the threshold 
 step late, reset_delay=True, as in snnTorch 1.0), or "auto" (subtract when every
 LIF looks like an snnTorch export, r == tau/dt, else zero). Every guess is recorded
 in graph.import_notes.
+
+Norse (1.1.0, norse.torch.to_nir) quirks handled here, both detected and noted:
+  * its Input/Output nodes carry the batch dimension ([1, N]); a leading 1 is stripped
+    when the first node after Input reads the remaining shape;
+  * it exports tau = dt / tau_mem_inv (i.e. dt * tau_true, not tau_true = 1/tau_mem_inv,
+    and its own from_nir reads it back as tau_true: the round trip is not the identity)
+    with r = 1, so every tau is < dt. `norse_tau="auto"` takes tau_true = tau / dt when
+    every leaky neuron has r == 1 and tau < dt (under NIR semantics beta would be < 0).
+    Norse's LIFBox: v = v + dt*tau_mem_inv*(I - v), spike = v > v_th (heaviside is
+    strict), v = v_reset at once: strict threshold, reset to zero, not delayed. dt=None
+    uses Norse's default 1e-3 for such a graph and snnTorch's 1e-4 otherwise.
 """
 from __future__ import annotations
 
 import os
+from typing import Optional
 
 import numpy as np
 
@@ -30,6 +42,8 @@ SUPPORTED = ("Input", "Output", "Affine", "Linear", "Conv1d", "Conv2d", "Flatten
              "AvgPool2d", "Scale", "IF", "LIF", "LI", "CubaLIF (only tau_syn == dt, i.e. no synaptic state)")
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 SNNTORCH_DT = 1e-4
+NORSE_DT = 1e-3
+LEAKY = ("LIF", "LI", "CubaLIF")
 
 
 class NIRImportError(EdgesnnError):
@@ -98,8 +112,22 @@ def _toposort(nodes: dict, edges: list) -> list:
     return order, preds
 
 
-def _neuron_params(name, node, dt):
-    """(kind, beta, gain, threshold, v_reset, params) of a NIR neuron node."""
+def _taus(node):
+    t = type(node).__name__
+    return [node.tau_mem, node.tau_syn] if t == "CubaLIF" else [node.tau]
+
+
+def _norse_like(nodes, dt) -> bool:
+    """Every leaky neuron has r == 1 and tau < dt: Norse's tau = dt / tau_mem_inv export."""
+    leaky = [nd for nd in nodes if type(nd).__name__ in LEAKY]
+    return bool(leaky) and all(
+        np.allclose(np.asarray(nd.r, np.float64), 1.0)
+        and all(np.all(np.asarray(tau, np.float64) < dt) for tau in _taus(nd)) for nd in leaky)
+
+
+def _neuron_params(name, node, dt, tau_scale=1.0):
+    """(kind, beta, gain, threshold, v_reset, params) of a NIR neuron node; tau_scale
+    multiplies every tau (1/dt for Norse's export)."""
     t = type(node).__name__
     if t == "IF":
         r = _arr(name, "r", node.r)
@@ -107,7 +135,7 @@ def _neuron_params(name, node, dt):
         vr = _arr(name, "v_reset", node.v_reset if node.v_reset is not None else 0.0)
         return "IF", np.ones_like(r), dt * r, thr, vr, {"r": r}
     if t == "CubaLIF":
-        tau_syn = _arr(name, "tau_syn", node.tau_syn, positive=True)
+        tau_syn = _arr(name, "tau_syn", node.tau_syn, positive=True) * tau_scale
         alpha = 1 - dt / tau_syn
         if np.any(np.abs(alpha) > 1e-6):
             raise UnsupportedOpError(
@@ -115,9 +143,9 @@ def _neuron_params(name, node, dt):
                 f"at dt={dt:g}; the runtime has no synaptic current state, so only tau_syn == dt "
                 "(alpha = 0, a plain LIF) maps. Use Leaky instead of Synaptic, or pass the right dt")
         w_in = _arr(name, "w_in", node.w_in)
-        tau, v_leak, r = node.tau_mem, node.v_leak, np.asarray(node.r) * w_in * dt / tau_syn
+        tau, v_leak, r = np.asarray(node.tau_mem) * tau_scale, node.v_leak, np.asarray(node.r) * w_in * dt / tau_syn
     elif t in ("LIF", "LI"):
-        tau, v_leak, r = node.tau, node.v_leak, node.r
+        tau, v_leak, r = np.asarray(node.tau) * tau_scale, node.v_leak, node.r
     else:  # pragma: no cover - the caller dispatches
         raise AssertionError(t)
     tau = _arr(name, "tau", tau, positive=True)
@@ -138,8 +166,11 @@ def _neuron_params(name, node, dt):
     return "LIF", beta, gain, thr, vr, params
 
 
-def load_nir(path_or_graph, dt: float = SNNTORCH_DT, reset: str = "auto") -> Graph:
+def load_nir(path_or_graph, dt: Optional[float] = None, reset: str = "auto", norse_tau="auto") -> Graph:
     """Read a NIR graph (file path or nir.NIRGraph) into an ir.Graph with Neuron nodes.
+
+    dt: the exporter's time step; None = 1e-3 for a Norse-like graph (see module doc),
+    else 1e-4 (snnTorch). norse_tau: "auto", True or False (read tau as dt/tau_mem_inv).
 
     Returns a Graph with two extra attributes: `import_notes` (every guess made) and
     `reset_mode` (the reset chosen). Raises NIRImportError/UnsupportedOpError/ShapeError
@@ -147,11 +178,23 @@ def load_nir(path_or_graph, dt: float = SNNTORCH_DT, reset: str = "auto") -> Gra
     """
     if reset not in ("auto", "subtract", "zero"):
         raise ValueError(f"reset must be 'auto', 'subtract' or 'zero', got {reset!r}")
-    if not (np.isfinite(dt) and dt > 0):
+    if norse_tau not in ("auto", True, False):
+        raise ValueError(f"norse_tau must be 'auto', True or False, got {norse_tau!r}")
+    if dt is not None and not (np.isfinite(dt) and dt > 0):
         raise ValueError(f"dt must be a positive number, got {dt!r}")
     g, source = _read(path_or_graph)
     order, preds = _toposort(g.nodes, g.edges)
     notes = []
+    if dt is None:
+        dt = NORSE_DT if _norse_like(g.nodes.values(), NORSE_DT) else SNNTORCH_DT
+        notes.append(f"dt not given: {dt:g} (" + ("Norse's default: every leaky neuron has r = 1 and tau < 1e-3"
+                                                  if dt == NORSE_DT else "snnTorch's default") + ")")
+    if norse_tau == "auto":
+        norse_tau = _norse_like(g.nodes.values(), dt)
+        if norse_tau:
+            notes.append(f"tau read as Norse's export, tau = dt / tau_mem_inv (every leaky neuron has r = 1 and "
+                         f"tau < dt = {dt:g}): tau_true = tau / dt; pass norse_tau=False to read NIR taus as given")
+    tau_scale = 1.0 / dt if norse_tau else 1.0
     inputs = [n for n in order if type(g.nodes[n]).__name__ == "Input"]
     outputs = [n for n in order if type(g.nodes[n]).__name__ == "Output"]
     if len(inputs) != 1 or len(outputs) != 1:
@@ -180,6 +223,7 @@ def load_nir(path_or_graph, dt: float = SNNTORCH_DT, reset: str = "auto") -> Gra
 
     x = inputs[0]
     ishape = tuple(int(d) for d in np.asarray(list(g.nodes[x].input_type.values())[0]).reshape(-1))
+    ishape = _strip_batch(g, x, ishape, order, preds, notes)
     conv1d = len(ishape) == 2
     if conv1d:
         ishape = (ishape[0], 1, ishape[1])
@@ -237,7 +281,7 @@ def load_nir(path_or_graph, dt: float = SNNTORCH_DT, reset: str = "auto") -> Gra
         elif t == "Scale":
             new = Scale(scale=_arr(n, "scale", node.scale), **kw)
         else:  # neurons
-            kind, beta, gain, thr, vr, params = _neuron_params(n, node, dt)
+            kind, beta, gain, thr, vr, params = _neuron_params(n, node, dt, tau_scale)
             if kind == "LIF" and np.all(np.abs(beta - 1) < 1e-12):
                 kind = "IF"
             if kind in ("IF", "LIF") and np.any(vr != 0):
@@ -261,6 +305,29 @@ def load_nir(path_or_graph, dt: float = SNNTORCH_DT, reset: str = "auto") -> Gra
     graph.reset_mode = mode
     graph.source = source
     return graph
+
+
+def _strip_batch(g, x, ishape, order, preds, notes):
+    """Drop a leading batch dimension of 1 (Norse's export) when the node after Input reads the rest."""
+    if len(ishape) < 2 or ishape[0] != 1:
+        return ishape
+    nxt = [n for n in order if preds[n] == [x]]
+    if not nxt:
+        return ishape
+    node = g.nodes[nxt[0]]
+    t = type(node).__name__
+    want = None
+    try:
+        want = tuple(int(d) for d in np.asarray(list(node.input_type.values())[0]).reshape(-1))
+    except Exception:  # noqa: BLE001 - nodes without a usable input_type
+        pass
+    strip = (want == ishape[1:] or (t in ("Affine", "Linear") and len(ishape) == 2
+                                    and np.asarray(node.weight).shape[1] == ishape[1])
+             or (t == "Conv2d" and len(ishape) == 4) or (t == "Conv1d" and len(ishape) == 3))
+    if strip:
+        notes.append(f"input shape {list(ishape)}: leading batch dimension dropped (Norse exports it)")
+        return ishape[1:]
+    return ishape
 
 
 def check_nir_shapes(graph: Graph):  # pragma: no cover - kept for symmetry with onnx_import

@@ -184,11 +184,12 @@ def pack_snn(graph: Graph, calib_x, calib_y=None, steps: int = 16, sequence: boo
 
 
 def pack_nir(path, calib_x, calib_y=None, steps: int = 16, name: Optional[str] = None,
-             reset: str = "auto", dt: float = 1e-4, sequence: bool = False, **kw) -> tuple:
+             reset: str = "auto", dt: Optional[float] = None, sequence: bool = False,
+             norse_tau="auto", **kw) -> tuple:
     """load_nir + pack_snn; name defaults to the file's stem, source to its file name."""
     from .nir_import import load_nir
 
-    graph = load_nir(path, dt=dt, reset=reset)
+    graph = load_nir(path, dt=dt, reset=reset, norse_tau=norse_tau)
     if isinstance(path, (str, os.PathLike)):
         base = os.path.basename(os.fspath(path))
         name = name or os.path.splitext(base)[0]

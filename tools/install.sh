@@ -24,4 +24,16 @@ fi
 
 echo "installing edgesnn and its test dependencies (compiles the C core)"
 "$PY" -m pip install -q --disable-pip-version-check -e '.[test]'
+# Norse (second NIR exporter, tests/test_nir_norse.py): not in pyproject because its 1.1.0
+# sdist's setuptools-scm metadata resolves to version 0.0.0 and pip then refuses it for
+# `norse==1.1.0`. SETUPTOOLS_SCM_PRETEND_VERSION fixes the version, but only setuptools_scm
+# reads it, so the build keeps pip's isolated build env (which installs setuptools_scm;
+# with --no-build-isolation and no setuptools_scm installed pip fails "inconsistent
+# version 0.0.0"). --no-deps so pip cannot replace the installed torch (norse would also
+# pull torchvision, which its NIR export does not need). Only when norse is missing.
+if ! "$PY" -c "import norse" >/dev/null 2>&1; then
+    echo "installing norse 1.1.0 (sdist, version pinned by hand)"
+    SETUPTOOLS_SCM_PRETEND_VERSION=1.1.0 "$PY" -m pip install -q --disable-pip-version-check \
+        --no-deps norse==1.1.0
+fi
 "$PY" -c "import edgesnn._esnn" || { echo "the C core extension did not build" >&2; exit 1; }

@@ -30,8 +30,9 @@ def add_arguments(p):
     p.add_argument("--reset", choices=("auto", "subtract", "zero"), default="auto",
                    help="NIR only: reset of IF/LIF neurons (NIR cannot express subtraction; "
                    "auto guesses snnTorch-style subtract-one-step-late and says so)")
-    p.add_argument("--dt", type=float, default=1e-4,
-                   help="NIR only: the exporter's time step (snnTorch 1e-4, the default)")
+    p.add_argument("--dt", type=float, default=None,
+                   help="NIR only: the exporter's time step (default: Norse's 1e-3 for a graph that looks "
+                   "like a Norse export, i.e. r = 1 and tau < 1e-3 everywhere, else snnTorch's 1e-4)")
     p.add_argument("--sequence", action="store_true",
                    help="NIR only: the input is T frames per sample (calib x of shape (N, T, ...))")
     p.add_argument("--json", action="store_true", help="machine-readable report")

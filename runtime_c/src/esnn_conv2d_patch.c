@@ -12,7 +12,7 @@
  * caller can use the generic kernel. */
 #include "esnn_internal.h"
 
-#define ESNN_PATCH_MAX 96u    /* patch entries: 192 B of stack */
+#define ESNN_PATCH_MAX ESNN_DOT_MAX    /* patch entries: 192 B of stack */
 #define ESNN_PATCH_GROUP 16u  /* channels per pass: sums and biases, 2 x 64 B of stack */
 
 typedef struct {

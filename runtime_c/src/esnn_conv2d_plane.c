@@ -17,6 +17,11 @@
 #define ESNN_PLANE_BUF 128u    /* padded band, int16: 256 B of stack */
 #define ESNN_PLANE_LANES 80u   /* pitched positions per band (a multiple of 16): 320 B */
 #define ESNN_PLANE_TAPS 15u    /* K < 16: beyond, the patch kernel wins */
+#if defined(__ARM_FEATURE_DSP)
+#define ESNN_PLANE_PAD 1u      /* zeroed entries past the tail, for lone taps (run16) */
+#else
+#define ESNN_PLANE_PAD 0u
+#endif
 
 typedef struct {
     uint32_t cin, h, w, pt, pl, kh, kw, pw;  /* pw: padded row pitch */
@@ -34,7 +39,7 @@ static void fill_band(int16_t *xp, const uint8_t *x, const esnn_plane_geo *g)
 {
     const uint32_t rows = g->nr + g->kh - 1u;
     uint32_t ci, r, ix;
-    memset(xp, 0, (g->cin * g->bp + g->kw + 14u) * sizeof *xp);
+    memset(xp, 0, (g->cin * g->bp + g->kw + 14u + ESNN_PLANE_PAD) * sizeof *xp);
     for (ci = 0; ci < g->cin; ci++) {
         for (r = 0; r < rows; r++) {
             const uint32_t pr = g->oy0 + r;  /* padded row; input row pr - pt */
@@ -48,6 +53,88 @@ static void fill_band(int16_t *xp, const uint8_t *x, const esnn_plane_geo *g)
                 dst[ix] = src[ix];
         }
     }
+}
+
+#if defined(__ARM_FEATURE_DSP)
+/* Cortex-M4/M7 (DSP extension): taps that are neighbours in a row (offsets o, o + 1) go
+ * in pairs, weights (w_j, w_j+1) as one int16x2 word, so one unaligned 32-bit load of
+ * xp[o + i], xp[o + i + 1] and one SMLAD do both multiply-accumulates of output i; a tap
+ * left alone pairs with a zero weight (its neighbour at o + 1 is read, times 0: the
+ * band buffer has one more zeroed entry for it). Sums are int32 as in the C loop, and
+ * exact: SMLAD never saturates, and every partial sum of int8 x (0..255) products is
+ * bounded by the validated overflow rule like the full sum. */
+#include <arm_acle.h>
+
+typedef struct {
+    uint32_t n;                      /* tap pairs */
+    uint32_t wo[2u * ESNN_PLANE_TAPS]; /* per pair: weights (int16x2), run offset */
+} esnn_plane_w;
+
+static const esnn_plane_w *plane_w(const int8_t *wc, const esnn_plane_geo *g, esnn_plane_w *pw)
+{
+    uint32_t j = 0, n = 0;
+    while (j < g->k) {
+        const int pair = j + 1u < g->k && g->off[j + 1u] == g->off[j] + 1u;
+        const uint32_t hi = pair ? (uint32_t)(uint16_t)wc[j + 1u] << 16 : 0u;
+        pw->wo[2u * n] = (uint32_t)(uint16_t)wc[j] | hi;
+        pw->wo[2u * n + 1u] = g->off[j];
+        n++;
+        j += pair ? 2u : 1u;
+    }
+    pw->n = n;
+    return pw;
+}
+
+static inline uint32_t ld32(const int16_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, sizeof v);  /* one LDR: Cortex-M4 loads unaligned words */
+    return v;
+}
+
+/* out[i] = sums over tap pairs of (w_j, w_j+1) . (xp[o + i], xp[o + i + 1]), i < 8 */
+static void run8(int32_t *out, const int16_t *xp, const esnn_plane_w *pw)
+{
+    const uint32_t *q = pw->wo, *end = q + 2u * pw->n;
+    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
+    for (; q != end; q += 2) {
+        const int16x2_t w = (int16x2_t)q[0];
+        const int16_t *x = xp + q[1];
+        a0 = __smlad(w, (int16x2_t)ld32(x), a0);
+        a1 = __smlad(w, (int16x2_t)ld32(x + 1), a1);
+        a2 = __smlad(w, (int16x2_t)ld32(x + 2), a2);
+        a3 = __smlad(w, (int16x2_t)ld32(x + 3), a3);
+        a4 = __smlad(w, (int16x2_t)ld32(x + 4), a4);
+        a5 = __smlad(w, (int16x2_t)ld32(x + 5), a5);
+        a6 = __smlad(w, (int16x2_t)ld32(x + 6), a6);
+        a7 = __smlad(w, (int16x2_t)ld32(x + 7), a7);
+    }
+    out[0] = a0;
+    out[1] = a1;
+    out[2] = a2;
+    out[3] = a3;
+    out[4] = a4;
+    out[5] = a5;
+    out[6] = a6;
+    out[7] = a7;
+}
+
+/* lo[i], hi[i] = the sums of the 16 pitched positions from xp, as two 8-wide halves */
+static inline void run16(int32_t *lo, int32_t *hi, const int16_t *xp, const esnn_plane_w *wc,
+                         const esnn_plane_geo *g)
+{
+    (void)g;
+    run8(lo, xp, wc);
+    run8(hi, xp + 8, wc);
+}
+#else
+typedef int8_t esnn_plane_w;  /* the weights as they are */
+
+static const esnn_plane_w *plane_w(const int8_t *wc, const esnn_plane_geo *g, esnn_plane_w *pw)
+{
+    (void)g;
+    (void)pw;
+    return wc;
 }
 
 /* lo[i], hi[i] = sums over taps j of wc[j] * xp[off[j] + i], resp. + i + 8, i < 8: the 16
@@ -69,13 +156,16 @@ static inline void run16(int32_t *lo, int32_t *hi, const int16_t *xp, const int8
         }
     }
 }
+#endif
 
 /* acc[i] = the tap sums of the band's pitched positions i < lanes (one-step; the caller
  * scales them) or, in T-step mode, the sum over steps of b + those sums: the current of
  * every step is recomputed. */
-static void band_sums(int32_t *acc, const int16_t *xp, const int8_t *wc, const esnn_plane_geo *g,
+static void band_sums(int32_t *acc, const int16_t *xp, const int8_t *w, const esnn_plane_geo *g,
                       uint32_t steps, int32_t b, int tstep)
 {
+    esnn_plane_w pw[1];
+    const esnn_plane_w *wc = plane_w(w, g, pw);
     int32_t lo[8], hi[8];
     uint32_t i0, t, i;
     for (i0 = 0; i0 < g->lanes; i0 += 16u) {
@@ -154,7 +244,8 @@ int esnn_conv2d_plane(const esnn_run *r, const esnn_ldesc *l, const esnn_tdesc *
         return 0;
     /* output rows per band: the band's planes with a kw + 14 tail, and its pitched
      * positions, must fit */
-    rows_fit = (ESNN_PLANE_BUF - g.kw - 14u) / (g.cin * g.pw);  /* k >= 1: cin, pw >= 1 */
+    rows_fit = (ESNN_PLANE_BUF - g.kw - 14u - ESNN_PLANE_PAD) /
+               (g.cin * g.pw);  /* k >= 1: cin, pw >= 1 */
     if (rows_fit < g.kh || g.pw > ESNN_PLANE_LANES)
         return 0;
     g.nr = rows_fit - (g.kh - 1u);

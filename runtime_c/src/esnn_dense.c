@@ -7,7 +7,7 @@
  * 16-block to vectorise) take the plain scalar dot product. */
 #include "esnn_internal.h"
 
-#define ESNN_DENSE_CHUNK 96u   /* widened inputs: 192 B of stack */
+#define ESNN_DENSE_CHUNK ESNN_DOT_MAX   /* widened inputs: 192 B of stack */
 #define ESNN_DENSE_GROUP 16u   /* outputs per pass: 64 B of stack */
 
 /* Short inputs: per output, the scalar dot product. */

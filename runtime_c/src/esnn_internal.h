@@ -218,7 +218,8 @@ static inline int32_t esnn_dot16(const int8_t *w, const int16_t *p, uint32_t nb)
  * into the next row (stride >= 16) or, for a section's last row, into whatever follows
  * the section in the blob. The zeros cancel those bytes. When the section ends less
  * than 16 bytes before the blob does (esnn_w_exact), exact_last makes row n-1 stop at
- * exactly len weights. */
+ * exactly len weights. len is at most ESNN_DOT_MAX (the DSP path repacks p on the stack). */
+#define ESNN_DOT_MAX 96u
 void esnn_dot_rows(const int8_t *w, uint32_t stride, uint32_t len, uint32_t n, const int16_t *p,
                    int32_t *s, int exact_last);
 

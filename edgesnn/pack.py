@@ -77,27 +77,8 @@ def pack_graph(graph: Graph, calib_x, calib_y=None, steps: int = 16, percentile:
     """
     model, qrep = quantize_graph(graph, calib_x, steps=steps, percentile=percentile)
     plan = plan_memory(model)
-    n_out = model.tensors[model.output_tensor].numel
-    meta = {
-        "name": name or "model",
-        "source": source,
-        "classes": list(classes) if classes is not None else [str(i) for i in range(n_out)],
-        "input_shape": list(graph.input_shape),
-        "layers": [{"name": r["name"], "op": r["op"], "neuron": r["neuron"], "lambda": r.get("lambda")}
-                   for r in qrep.layers],
-    }
-    if source is None:
-        del meta["source"]
-    if "output_scale" in qrep.layers[-1]:  # I32 readout: float logits ~= total / (output_scale * T)
-        meta["output_scale"] = qrep.layers[-1]["output_scale"]
-    rows = []
-    for r, layer in zip(qrep.layers, model.layers):
-        t = model.tensors[layer.out]
-        rows.append({**r, "out_shape": list(t.dims), "out_dtype": "U8" if DTYPE_BYTES[t.dtype] == 1 else "I32",
-                     "arena_offset": plan.offsets[layer.out], "param_bytes": _param_bytes(layer)})
-    report = PackReport(meta["name"], steps, percentile, model.input_scale, model.input_zero_point,
-                        0, plan.scratch_bytes, steps * plan.scratch_bytes, plan.naive_bytes,
-                        rows, list(qrep.warnings))
+    meta = _meta(model, qrep, graph, name, classes, source, ("name", "op", "neuron", "lambda"))
+    report = _report(model, plan, qrep, meta["name"], steps, percentile, qrep.warnings)
     ex, ey = (calib_x, calib_y) if eval_x is None else (eval_x, eval_y)
     if ey is not None:
         blob = write_blob(model, plan, meta)
@@ -110,6 +91,34 @@ def pack_graph(graph: Graph, calib_x, calib_y=None, steps: int = 16, percentile:
     blob = write_blob(model, plan, meta)
     report.flash_bytes = len(blob)
     return blob, report
+
+
+def _meta(model, qrep, graph, name, classes, source, layer_keys, **extra) -> dict:
+    """The blob's metadata JSON (docs/format.md section 6); key order is kept stable so
+    that packing the same model twice gives the same bytes."""
+    n_out = model.tensors[model.output_tensor].numel
+    meta = {"name": name or "model"}
+    if source:
+        meta["source"] = source
+    meta["classes"] = list(classes) if classes is not None else [str(i) for i in range(n_out)]
+    meta["input_shape"] = list(graph.input_shape)
+    meta.update(extra)
+    meta["layers"] = [{k: r.get(k) for k in layer_keys} for r in qrep.layers]
+    if "output_scale" in qrep.layers[-1]:  # I32 readout: float logits ~= total / (output_scale * T)
+        meta["output_scale"] = qrep.layers[-1]["output_scale"]
+    return meta
+
+
+def _report(model, plan, qrep, name, steps, percentile, warnings) -> "PackReport":
+    """The pack report: one row per layer with its output, arena place and size."""
+    rows = []
+    for r, layer in zip(qrep.layers, model.layers):
+        t = model.tensors[layer.out]
+        rows.append({**r, "out_shape": list(t.dims), "out_dtype": "U8" if DTYPE_BYTES[t.dtype] == 1 else "I32",
+                     "arena_offset": plan.offsets[layer.out], "param_bytes": _param_bytes(layer)})
+    return PackReport(name, steps, percentile, model.input_scale, model.input_zero_point, 0,
+                      plan.scratch_bytes, steps * plan.scratch_bytes, plan.naive_bytes, rows,
+                      list(warnings))
 
 
 def _param_bytes(layer) -> int:
@@ -144,23 +153,11 @@ def pack_snn(graph: Graph, calib_x, calib_y=None, steps: int = 16, sequence: boo
 
     model, qrep = quantize_snn(graph, calib_x, steps=steps, sequence=sequence)
     plan = plan_memory(model)
-    n_out = model.tensors[model.output_tensor].numel
-    meta = {"name": name or "model", "classes": list(classes) if classes is not None else [str(i) for i in range(n_out)],
-            "input_shape": list(graph.input_shape), "dynamics": "causal", "sequence": bool(sequence),
-            "import_notes": list(getattr(graph, "import_notes", [])),
-            "layers": [{k: r.get(k) for k in ("name", "op", "neuron", "approx", "leak_shift")} for r in qrep.layers]}
-    if source:
-        meta["source"] = source
-    if "output_scale" in qrep.layers[-1]:
-        meta["output_scale"] = qrep.layers[-1]["output_scale"]
-    rows = []
-    for r, layer in zip(qrep.layers, model.layers):
-        t = model.tensors[layer.out]
-        rows.append({**r, "out_shape": list(t.dims), "out_dtype": "U8" if DTYPE_BYTES[t.dtype] == 1 else "I32",
-                     "arena_offset": plan.offsets[layer.out], "param_bytes": _param_bytes(layer)})
-    report = PackReport(meta["name"], steps, 100.0, model.input_scale, model.input_zero_point, 0,
-                        plan.scratch_bytes, steps * plan.scratch_bytes, plan.naive_bytes, rows,
-                        list(getattr(graph, "import_notes", [])) + list(qrep.warnings))
+    notes = list(getattr(graph, "import_notes", []))
+    meta = _meta(model, qrep, graph, name, classes, source,
+                 ("name", "op", "neuron", "approx", "leak_shift"),
+                 dynamics="causal", sequence=bool(sequence), import_notes=notes)
+    report = _report(model, plan, qrep, meta["name"], steps, 100.0, notes + list(qrep.warnings))
     ex, ey = (calib_x, calib_y) if eval_x is None else (eval_x, eval_y)
     ex = np.asarray(ex, dtype=np.float64)
     report.leak_effect = leak_effect(graph, qrep.leaks, ex, steps, sequence, ey)

@@ -46,57 +46,44 @@ def _raise_stop(signum, frame):
 
 
 def run(args) -> int:
-    if args.board != "host":
-        return _run_qemu(args)
-    emu = HostEmulator(flash=args.flash, transport="pty" if args.pty else "tcp",
-                       port=args.port_number, arena=args.arena, slot_bytes=args.slot_bytes)
-    old = signal.signal(signal.SIGTERM, _raise_stop)
-    try:
-        emu.start()
-        if args.json:
-            print(json.dumps({"board": args.board, "url": emu.url, "pid": emu.pid,
-                              "flash": emu.flash_path, "temporary_flash": emu.temporary_flash}))
-        else:
-            note = " (temporary; --flash FILE keeps it)" if emu.temporary_flash else ""
-            print(f"board   {args.board} emulator, pid {emu.pid}")
-            print(f"flash   {emu.flash_path}{note}")
-            print(f"url={emu.url}")
-            print(f"try     edgesnn info --port {emu.url}")
-            print("Ctrl-C stops the board")
-        sys.stdout.flush()
-        while emu.alive:
-            time.sleep(0.2)
-        emu.check()  # it died on its own: say how
-        return 0
-    except (KeyboardInterrupt, _Stop):
-        code = emu.stop()
-        if not args.json:
-            print(f"board stopped (exit code {code})", file=sys.stderr)
-        return 0
-    finally:
-        signal.signal(signal.SIGTERM, old)
-        emu.close()
-
-
-def _run_qemu(args) -> int:
+    if args.board == "host":
+        emu = HostEmulator(flash=args.flash, transport="pty" if args.pty else "tcp",
+                           port=args.port_number, arena=args.arena, slot_bytes=args.slot_bytes)
+        return _serve(emu, args, _describe_host)
     bad = [o for o, v in (("--flash", args.flash), ("--pty", args.pty), ("--arena", args.arena),
                           ("--slot-bytes", args.slot_bytes)) if v]
     if bad:
         raise EmulatorError(f"{', '.join(bad)} {'applies' if len(bad) == 1 else 'apply'} only "
                             f"to the host board; {args.board}'s "
                             "memory layout is fixed by its firmware (docs/boards.md)")
-    emu = QemuBoard(args.board, port=args.port_number)
+    return _serve(QemuBoard(args.board, port=args.port_number), args, _describe_qemu)
+
+
+def _describe_host(emu, board: str):
+    """(JSON fields, text lines) a person or a script needs to use the host board."""
+    note = " (temporary; --flash FILE keeps it)" if emu.temporary_flash else ""
+    return ({"board": board, "url": emu.url, "pid": emu.pid, "flash": emu.flash_path,
+             "temporary_flash": emu.temporary_flash},
+            [f"board   {board} emulator, pid {emu.pid}", f"flash   {emu.flash_path}{note}"])
+
+
+def _describe_qemu(emu, board: str):
+    return ({"board": board, "url": emu.url, "pid": emu.pid, "banner": emu.banner,
+             "layout": emu.layout(), "firmware": emu.elf_path},
+            [f"board   {board} in qemu-system-arm, pid {emu.pid}", f"banner  {emu.banner}",
+             "flash   RAM-backed: a flashed model is lost when the board stops"])
+
+
+def _serve(emu, args, describe) -> int:
+    """Start the board, say where it is, run until Ctrl-C/SIGTERM or until it dies."""
     old = signal.signal(signal.SIGTERM, _raise_stop)
     try:
         emu.start()
+        fields, lines = describe(emu, args.board)
         if args.json:
-            print(json.dumps({"board": args.board, "url": emu.url, "pid": emu.pid,
-                              "banner": emu.banner, "layout": emu.layout(),
-                              "firmware": emu.elf_path}))
+            print(json.dumps(fields))
         else:
-            print(f"board   {args.board} in qemu-system-arm, pid {emu.pid}")
-            print(f"banner  {emu.banner}")
-            print("flash   RAM-backed: a flashed model is lost when the board stops")
+            print("\n".join(lines))
             print(f"url={emu.url}")
             print(f"try     edgesnn info --port {emu.url}")
             print("Ctrl-C stops the board")

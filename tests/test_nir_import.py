@@ -2,18 +2,17 @@
 pack it, and compare the runtime (C core, causal T-step) with an independent numpy
 simulation of the NIR semantics written here (forward Euler at dt); then bit-exactness
 of the C core against the integer oracle, and the bad inputs."""
+import nir
 import numpy as np
 import pytest
 
-nir = pytest.importorskip("nir")
-
-import edgesnn  # noqa: E402
-from edgesnn.errors import EdgesnnError, QuantizeError, ShapeError, UnsupportedOpError  # noqa: E402
-from edgesnn.nir_import import NIRImportError, load_nir  # noqa: E402
-from edgesnn.pack import pack_nir  # noqa: E402
-from edgesnn.quantize import quantize_input  # noqa: E402
-from edgesnn.reference import run_tstep  # noqa: E402
-from edgesnn.blob import read_blob  # noqa: E402
+import edgesnn
+from edgesnn.errors import EdgesnnError, QuantizeError, ShapeError, UnsupportedOpError
+from edgesnn.nir_import import NIRImportError, load_nir
+from edgesnn.pack import pack_nir
+from edgesnn.quantize import quantize_input
+from edgesnn.reference import run_tstep
+from edgesnn.blob import read_blob
 
 DT, T = 1e-4, 12
 

@@ -12,6 +12,8 @@ importer detects both (see edgesnn/nir_import.py). Norse is required: no skip.
 import numpy as np
 import pytest
 import torch
+
+from _snn_train import train_counts
 import nir
 import norse.torch as nt  # a missing Norse is a failure, not a skip
 from norse.torch.functional.lif_box import LIFBoxParameters
@@ -42,20 +44,6 @@ def _counts(net, x):
     return c
 
 
-def _train(net, xtr, ytr, epochs=15, lr=5e-3):
-    torch.manual_seed(0)
-    opt = torch.optim.Adam(net.parameters(), lr=lr)
-    xt, yt = torch.tensor(xtr, dtype=torch.float32), torch.tensor(ytr)
-    for _ in range(epochs):
-        perm = torch.randperm(len(xt))
-        for i in range(0, len(xt), 64):
-            idx = perm[i:i + 64]
-            loss = torch.nn.functional.cross_entropy(_counts(net, xt[idx]), yt[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-
-
 def test_norse_version():
     import importlib.metadata as md
     assert nir.__version__ == "1.0.8"
@@ -67,7 +55,7 @@ def test_norse_mlp_digits(digits_split, tmp_path):
     xtr, xte, ytr, yte = digits_split
     torch.manual_seed(0)
     net = _net()
-    _train(net, xtr, ytr)
+    train_counts(net, _counts, xtr, ytr, epochs=15)
     with torch.no_grad():
         ref = _counts(net, torch.tensor(xte, dtype=torch.float32)).numpy()
     graph = nt.to_nir(net, torch.randn(1, 64))

@@ -5,17 +5,17 @@ Pinned: snnTorch 1.0.0 (Leaky: reset = (mem_{t-1} > thr); mem = beta*mem + I - r
 spk = mem > thr, i.e. strict threshold, subtraction one step late), nir 1.0.8,
 nirtorch 2.6. Per-neuron beta and threshold tensors (snnTorch's NIR export needs them).
 """
+import nir
 import numpy as np
 import pytest
+import snntorch as snn
+import snntorch.utils
+import torch
+from snntorch.export_nir import export_to_nir
 
-torch = pytest.importorskip("torch")
-snn = pytest.importorskip("snntorch")
-nir = pytest.importorskip("nir")
-import snntorch.utils  # noqa: E402
-from snntorch.export_nir import export_to_nir  # noqa: E402
-
-import edgesnn  # noqa: E402
-from edgesnn.pack import pack_nir  # noqa: E402
+import edgesnn
+from _snn_train import train_counts
+from edgesnn.pack import pack_nir
 
 T = 16
 
@@ -43,21 +43,6 @@ def _counts(net, x):
         out = net(x)
         c = c + (out[0] if isinstance(out, tuple) else out)
     return c
-
-
-def _train(net, xtr, ytr, epochs, lr=5e-3):
-    torch.manual_seed(0)
-    opt = torch.optim.Adam(net.parameters(), lr=lr)
-    xt, yt = torch.tensor(xtr, dtype=torch.float32), torch.tensor(ytr)
-    for _ in range(epochs):
-        perm = torch.randperm(len(xt))
-        for i in range(0, len(xt), 64):
-            idx = perm[i:i + 64]
-            loss = torch.nn.functional.cross_entropy(_counts(net, xt[idx]), yt[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-    return net
 
 
 def _check(net, sample, xtr, ytr, xte, yte, tmp_path, name):
@@ -89,7 +74,7 @@ def test_snntorch_mlp_digits(digits_split, tmp_path):
     torch.manual_seed(0)
     net = torch.nn.Sequential(torch.nn.Linear(64, 64), _leaky((64,), 0.875), torch.nn.Linear(64, 10),
                               _leaky((10,), 0.75, output=True))
-    _train(net, xtr, ytr, epochs=15)
+    train_counts(net, _counts, xtr, ytr, epochs=15)
     thr = net[1].threshold.detach().numpy()
     assert thr.std() > 0  # per-neuron thresholds really differ
     _check(net, torch.randn(1, 64), xtr, ytr, xte, yte, tmp_path, "mlp")
@@ -105,6 +90,6 @@ def test_snntorch_conv_digits(digits_split, tmp_path):
     net = torch.nn.Sequential(
         torch.nn.Conv2d(1, 8, 3, padding=1), lif1, torch.nn.AvgPool2d(2),
         torch.nn.Flatten(), torch.nn.Linear(8 * 4 * 4, 10), _leaky((10,), 0.75, output=True))
-    _train(net, xtr.reshape(-1, 1, 8, 8), ytr, epochs=12)
+    train_counts(net, _counts, xtr.reshape(-1, 1, 8, 8), ytr, epochs=12)
     _check(net, torch.randn(1, 1, 8, 8), xtr.reshape(-1, 1, 8, 8), ytr, xte.reshape(-1, 1, 8, 8), yte,
            tmp_path, "conv")

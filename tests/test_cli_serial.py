@@ -25,7 +25,7 @@ def emu(host_board_exe):
 
 
 def test_every_serial_verb_has_help_with_an_example():
-    for verb in ["emulate", "flash", "info", "validate", "ports", "infer"]:
+    for verb in ["emulate", "flash", "info", "validate", "pull", "ports", "infer"]:
         r = subprocess.run([sys.executable, "-m", "edgesnn", verb, "--help"],
                            capture_output=True, text=True, cwd=ROOT)
         assert r.returncode == 0 and "example:" in r.stdout, verb
@@ -77,6 +77,30 @@ def test_flash_text_output_and_a_different_model_is_refused_by_validate(emu, cap
     err = capsys.readouterr().err
     assert "different model" in err and "flash it first" in err and len(err.splitlines()) == 1
     assert main(["flash", "-p", emu.url, MODEL, "--no-progress"]) == 0
+
+
+def test_pull_reads_back_both_slots(capsys, tmp_path, host_board_exe):
+    """After two flashes the active slot holds the second model and the inactive one
+    the first; `pull` reads each back byte for byte, and refuses an empty board."""
+    first = edgesnn.load(MODEL).blob
+    second = blob_variant(first, 5)
+    with HostEmulator() as e:
+        assert main(["pull", "--port", e.url, "-o", str(tmp_path / "none.esnn")]) == 2
+        assert "no valid model" in capsys.readouterr().err
+        assert not (tmp_path / "none.esnn").exists()
+        src = tmp_path / "second.esnn"
+        src.write_bytes(second)
+        assert main(["flash", "-p", e.url, MODEL, "--no-progress"]) == 0
+        assert main(["flash", "-p", e.url, str(src), "--no-progress"]) == 0
+        capsys.readouterr()
+        assert main(["pull", "-p", e.url, "-o", str(tmp_path / "active.esnn"), "--json"]) == 0
+        res = json.loads(capsys.readouterr().out)
+        assert (tmp_path / "active.esnn").read_bytes() == second and res["bytes"] == len(second)
+        old_slot = 1 - res["slot"]
+        assert main(["pull", "-p", e.url, "--slot", str(old_slot), "-o",
+                     str(tmp_path / "old.esnn")]) == 0
+        assert "validated" in capsys.readouterr().out
+        assert (tmp_path / "old.esnn").read_bytes() == first
 
 
 def test_failures_are_one_line_with_exit_2(capsys, tmp_path):

@@ -10,9 +10,10 @@ import sys
 
 from ..errors import EdgesnnError
 from . import (bench, board_info, demo, emulate, flash, infer, inspect_cmd, pack, ports_cmd,
-               validate)
+               pull, validate)
 
-VERBS = [pack, inspect_cmd, infer, demo, emulate, flash, board_info, validate, ports_cmd, bench]
+VERBS = [pack, inspect_cmd, infer, demo, emulate, flash, board_info, validate, pull, ports_cmd,
+         bench]
 
 
 def build_parser() -> argparse.ArgumentParser:

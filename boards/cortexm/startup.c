@@ -53,16 +53,8 @@ __attribute__((used, noreturn)) void cm_fault_report(const uint32_t *frame, uint
     cm_semihost_exit(3);
 }
 
-__attribute__((naked)) void HardFault_Handler(void)
-{
-    __asm volatile("tst lr, #4\n"
-                   "ite eq\n"
-                   "mrseq r0, msp\n"
-                   "mrsne r0, psp\n"
-                   "mov r1, lr\n"
-                   "b cm_fault_report\n");
-}
-
+/* Every fault and unexpected interrupt: pass the stacked frame (MSP or PSP, by
+ * EXC_RETURN bit 2) and EXC_RETURN to the reporter. */
 __attribute__((naked)) void Default_Handler(void)
 {
     __asm volatile("tst lr, #4\n"
@@ -72,6 +64,8 @@ __attribute__((naked)) void Default_Handler(void)
                    "mov r1, lr\n"
                    "b cm_fault_report\n");
 }
+
+__attribute__((alias("Default_Handler"))) void HardFault_Handler(void);
 
 /* systick.c defines the real one; builds without it never enable SysTick */
 __attribute__((weak, alias("Default_Handler"))) void SysTick_Handler(void);

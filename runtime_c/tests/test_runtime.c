@@ -975,18 +975,24 @@ static void test_argmax_ties(void)
     free(b.p);
 }
 
+/* Write a built blob to `path` (the fuzz and bench seeds) and free it. */
+static int save_blob(const char *path, blob_t b)
+{
+    FILE *f = fopen(path, "wb");
+    int ok = f && fwrite(b.p, 1, b.n, f) == b.n;
+    if (f)
+        fclose(f);
+    if (ok)
+        printf("wrote %s (%u bytes)\n", path, b.n);
+    else
+        fprintf(stderr, "cannot write %s\n", path);
+    free(b.p);
+    return ok ? 0 : 1;
+}
+
 static int write_blob(const char *path)
 {
-    blob_t b = base_blob();
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(b.p, 1, b.n, f) != b.n) {
-        fprintf(stderr, "cannot write %s\n", path);
-        return 1;
-    }
-    fclose(f);
-    printf("wrote %s (%u bytes)\n", path, b.n);
-    free(b.p);
-    return 0;
+    return save_blob(path, base_blob());
 }
 
 /* An MNIST-sized conv net (1x28x28 -> conv8 -> pool -> conv16 -> pool -> dense 10)
@@ -995,7 +1001,6 @@ static int write_bench_blob(const char *path)
 {
     tb_model m;
     blob_t b;
-    FILE *f;
     int x, t1, t2, t3, t4, t5, l;
     g_rng = 0xBE7C4u;
     tb_init(&m);
@@ -1019,15 +1024,7 @@ static int write_bench_blob(const char *path)
     rand_params(&m, l, 10 * 784, 60, 50, 0, 0);
     b = build(&m);
     tb_free(&m);
-    f = fopen(path, "wb");
-    if (!f || fwrite(b.p, 1, b.n, f) != b.n) {
-        fprintf(stderr, "cannot write %s\n", path);
-        return 1;
-    }
-    fclose(f);
-    printf("wrote %s (%u bytes)\n", path, b.n);
-    free(b.p);
-    return 0;
+    return save_blob(path, b);
 }
 
 

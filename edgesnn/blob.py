@@ -16,15 +16,17 @@ import numpy as np
 from .arrayops import conv_out_size
 from .errors import BlobError, ShapeError
 from .intmodel import (
-    ACC_LIMIT, DTYPE_BYTES, DTYPE_I32, DTYPE_U8, MAX_LAYERS, MAX_NUMEL, MAX_SHIFT, MAX_STEPS,
-    MAX_TENSORS, NEURON_IF, NEURON_LI, NEURON_LIF, NEURON_NONE, NO_TENSOR, OP_ADD, OP_CONV2D,
-    OP_DENSE, OP_SUMPOOL2D, SPIKING, HDR_CAUSAL, HDR_SEQUENCE, IntModel, LayerSpec, TensorSpec,
-    layer_bounds,
+    ACC_LIMIT, DTYPE_BYTES, DTYPE_I32, DTYPE_U8, LF_KNOWN, LF_TARGET_HI, MAX_LAYERS, MAX_NUMEL,
+    MAX_SHIFT, MAX_STEPS, MAX_TENSORS, NEURON_IF, NEURON_LI, NEURON_LIF, NEURON_NONE, NO_TENSOR,
+    OP_ADD, OP_CONV2D, OP_COUPLE, OP_DENSE, OP_SUMPOOL2D, SPIKING, HDR_CAUSAL, HDR_SEQUENCE,
+    IntModel, LayerSpec, TensorSpec, layer_bounds,
 )
 from .plan import MemoryPlan, align_up
 
 MAGIC = b"ESNN"
-VERSION_MAJOR, VERSION_MINOR = 1, 1  # 1.0 is written when no 1.1 feature is used
+# A writer emits the lowest minor version whose features it uses (IntModel.format_minor):
+# 1.0 plain, 1.1 causal dynamics, 1.2 reversible blocks (COUPLE); readers take 1.0-1.2.
+VERSION_MAJOR, VERSION_MINOR = 1, 2
 HEADER = struct.Struct("<4sHHIIHHHHHHIIIIIfiII")
 LAYER = struct.Struct("<BBBBHHHH8BIIIIIIII12s")
 TENSOR = struct.Struct("<BBH3HHI")
@@ -87,7 +89,7 @@ def write_blob(model: IntModel, plan: MemoryPlan, meta: dict | None = None) -> b
     if meta_bytes:
         out[meta_off:total] = meta_bytes
     hflags = model.header_flags
-    minor = 1 if hflags or any(l.neuron == NEURON_LI for l in model.layers) else 0
+    minor = model.format_minor
     HEADER.pack_into(out, 0, MAGIC, VERSION_MAJOR, minor, total, 0, nl, nt,
                      model.input_tensor, model.output_tensor, model.default_steps, hflags,
                      layer_off, tensor_off, plan.scratch_bytes, data_off, len(data),
@@ -116,7 +118,8 @@ def read_blob(buf) -> BlobView:
     (magic, vmaj, vmin, total, crc, nl, nt, tin, tout, steps, res, layer_off, tensor_off, scratch,
      data_off, data_len, scale, zp, meta_off, meta_len) = HEADER.unpack_from(buf, 0)
     _check(magic == MAGIC, "ESNN_ERR_MAGIC", f"magic is {magic!r}, expected {MAGIC!r}: not an .esnn file")
-    _check(vmaj == VERSION_MAJOR, "ESNN_ERR_VERSION", f"format version {vmaj}.{vmin}; this reader handles {VERSION_MAJOR}.x")
+    _check(vmaj == VERSION_MAJOR and vmin <= VERSION_MINOR, "ESNN_ERR_VERSION",
+           f"format version {vmaj}.{vmin}; this reader handles {VERSION_MAJOR}.0 to {VERSION_MAJOR}.{VERSION_MINOR}")
     _check(HEADER.size <= total <= len(buf), "ESNN_ERR_TRUNCATED",
            f"header says {total} bytes but {len(buf)} were given (file truncated?)")
     actual = zlib.crc32(buf[16:total])
@@ -164,7 +167,7 @@ def read_blob(buf) -> BlobView:
         arena_offsets.append(aoff)
 
     names = [r.get("name") for r in meta.get("layers", [])] if isinstance(meta.get("layers"), list) else []
-    layers = [_read_layer(buf, i, layer_off + i * LAYER.size, data_off, data_len, tensors, tin, causal)
+    layers = [_read_layer(buf, i, layer_off + i * LAYER.size, data_off, data_len, tensors, tin, causal, vmin)
               for i in range(nl)]
     for i, layer in enumerate(layers):
         if i < len(names) and isinstance(names[i], str):
@@ -178,30 +181,49 @@ def read_blob(buf) -> BlobView:
     return view
 
 
-def _read_layer(buf, i, off, data_off, data_len, tensors, tin, causal=False) -> LayerSpec:
+def _read_layer(buf, i, off, data_off, data_len, tensors, tin, causal=False, minor=VERSION_MINOR) -> LayerSpec:
     (op, neuron, leak, flags, in0, in1, out, res, kh, kw, sh, sw, pt, pl, pb, pr,
      *pairs, reserved) = LAYER.unpack_from(buf, off)
     where = f"layer {i}"
-    _check(op in (OP_DENSE, OP_CONV2D, OP_SUMPOOL2D, OP_ADD), "ESNN_ERR_OP", f"{where}: unknown op {op}")
+    _check(op in (OP_DENSE, OP_CONV2D, OP_SUMPOOL2D, OP_ADD, OP_COUPLE), "ESNN_ERR_OP", f"{where}: unknown op {op}")
+    couple = op == OP_COUPLE
+    if couple:
+        _check(minor >= 2 and not causal and neuron == NEURON_IF, "ESNN_ERR_OP",
+               f"{where}: COUPLE needs format 1.2, a non-causal blob and neuron IF "
+               f"(version 1.{minor}, causal {causal}, neuron {neuron})")
     known = (NEURON_NONE, NEURON_IF, NEURON_LIF) + ((NEURON_LI,) if causal else ())
     _check(neuron in known, "ESNN_ERR_OP", f"{where}: unknown neuron {neuron} (LI needs a causal blob)")
     if op == OP_SUMPOOL2D:
         _check(neuron == NEURON_NONE, "ESNN_ERR_OP", f"{where}: SUMPOOL2D has neuron NONE")
     leaky = neuron in (NEURON_LIF, NEURON_LI)
     _check((1 <= leak <= 15) if leaky else leak == 0, "ESNN_ERR_SHIFT", f"{where}: leak_shift {leak} invalid for neuron {neuron}")
-    _check(flags == 0 or (causal and neuron in SPIKING and not flags & ~7), "ESNN_ERR_RESERVED",
-           f"{where}: neuron flags 0x{flags:02x} invalid (IF/LIF layers of causal blobs only)")
+    if couple:
+        _check(not flags & ~LF_TARGET_HI, "ESNN_ERR_RESERVED", f"{where}: COUPLE flags 0x{flags:02x} invalid (only TARGET_HI = 0x08)")
+    else:
+        _check(flags == 0 or (causal and neuron in SPIKING and not flags & ~LF_KNOWN), "ESNN_ERR_RESERVED",
+               f"{where}: neuron flags 0x{flags:02x} invalid (IF/LIF layers of causal blobs only)")
     _check(res == 0 and reserved == bytes(12), "ESNN_ERR_RESERVED", f"{where}: reserved field not 0")
     nt = len(tensors)
     _check(in0 < nt and out < nt and (in1 < nt if op == OP_ADD else in1 == NO_TENSOR), "ESNN_ERR_GRAPH",
            f"{where}: tensor indices in0={in0} in1={in1} out={out} invalid")
     kernel = (kh, kw, sh, sw, pt, pl, pb, pr)
+    if couple:
+        _check(in0 != tin, "ESNN_ERR_GRAPH", f"{where}: a COUPLE cannot read the network input")
     src, dst = tensors[in0], tensors[out]
     c = dst.dims[0]
     nin = src.numel
 
     # Shapes and the expected byte length of each array (0 = must be unused).
-    if op in (OP_CONV2D, OP_SUMPOOL2D):
+    if couple:
+        _check(src.dims == dst.dims, "ESNN_ERR_SHAPE", f"{where}: COUPLE output dims {dst.dims} differ from its input's {src.dims}")
+        _check(c % 2 == 0, "ESNN_ERR_SHAPE", f"{where}: COUPLE needs an even channel count, got {c}")
+        if len(dst.dims) == 1:
+            _check(kernel == (0,) * 8, "ESNN_ERR_RESERVED", f"{where}: kernel fields must be 0 for a rank-1 COUPLE")
+        else:
+            _check(kh % 2 == 1 and kw % 2 == 1 and sh == sw == 1 and pt == pb == (kh - 1) // 2
+                   and pl == pr == (kw - 1) // 2, "ESNN_ERR_SHAPE",
+                   f"{where}: COUPLE convolution {kernel} must be odd, stride 1, 'same' padding")
+    elif op in (OP_CONV2D, OP_SUMPOOL2D):
         _check(src.dims.__len__() == 3 and len(dst.dims) == 3, "ESNN_ERR_SHAPE", f"{where}: needs rank-3 input and output")
         _check(min(kh, kw, sh, sw) >= 1 and pt < kh and pb < kh and pl < kw and pr < kw, "ESNN_ERR_SHAPE", f"{where}: kernel {kernel} invalid")
         if op == OP_SUMPOOL2D:
@@ -222,6 +244,9 @@ def _read_layer(buf, i, off, data_off, data_len, tensors, tin, causal=False) -> 
     if op == OP_SUMPOOL2D:
         _check(neuron == NEURON_NONE, "ESNN_ERR_OP", f"{where}: SUMPOOL2D has neuron NONE")
     wshape = {OP_DENSE: (c, nin), OP_CONV2D: (c, src.dims[0], kh, kw)}.get(op)
+    if couple:  # parameters of the target half: C/2 channels
+        c //= 2
+        wshape = (c, c) if len(dst.dims) == 1 else (c, c, kh, kw)
     spiking = neuron in SPIKING
     expect = {
         "weights": int(np.prod(wshape)) if wshape else 0,
@@ -250,6 +275,14 @@ def _read_layer(buf, i, off, data_off, data_len, tensors, tin, causal=False) -> 
 
 def _check_graph(view: BlobView):
     """Execution-order, dtype, arena-overlap and overflow rules (format.md section 4)."""
+    readers = {}
+    for layer in view.layers:
+        for t in layer.inputs:
+            readers[t] = readers.get(t, 0) + 1
+    for i, layer in enumerate(view.layers):
+        if layer.op == OP_COUPLE:
+            _check(readers[layer.in0] == 1, "ESNN_ERR_GRAPH",
+                   f"layer {i}: the input {layer.in0} of a COUPLE is read by {readers[layer.in0]} layers; only by it is allowed")
     written = {view.input_tensor}
     for i, layer in enumerate(view.layers):
         where = f"layer {i}"

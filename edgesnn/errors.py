@@ -25,6 +25,10 @@ STATUS_CODES = {
     "ESNN_ERR_MODE": -18,
     "ESNN_ERR_INPUT_SIZE": -19,
     "ESNN_ERR_STATE": -20,
+    "ESNN_ERR_LABEL": -21,
+    "ESNN_ERR_DIVERGED": -22,
+    "ESNN_ERR_CONFIG": -23,
+    "ESNN_ERR_TRAIN": -24,
 }
 STATUS_NAMES = {code: name for name, code in STATUS_CODES.items()}
 

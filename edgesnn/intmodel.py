@@ -11,8 +11,9 @@ from typing import Optional
 
 import numpy as np
 
-OP_DENSE, OP_CONV2D, OP_SUMPOOL2D, OP_ADD = 1, 2, 3, 4
-OP_NAMES = {OP_DENSE: "DENSE", OP_CONV2D: "CONV2D", OP_SUMPOOL2D: "SUMPOOL2D", OP_ADD: "ADD"}
+OP_DENSE, OP_CONV2D, OP_SUMPOOL2D, OP_ADD, OP_COUPLE = 1, 2, 3, 4, 5
+OP_NAMES = {OP_DENSE: "DENSE", OP_CONV2D: "CONV2D", OP_SUMPOOL2D: "SUMPOOL2D", OP_ADD: "ADD",
+            OP_COUPLE: "COUPLE"}
 NEURON_NONE, NEURON_IF, NEURON_LIF, NEURON_LI = 0, 1, 2, 3
 NEURON_NAMES = {NEURON_NONE: "NONE", NEURON_IF: "IF", NEURON_LIF: "LIF", NEURON_LI: "LI"}
 SPIKING = (NEURON_IF, NEURON_LIF)
@@ -20,6 +21,8 @@ SPIKING = (NEURON_IF, NEURON_LIF)
 HDR_CAUSAL, HDR_SEQUENCE = 0x1, 0x2
 LF_RESET_ZERO, LF_STRICT, LF_DELAYED = 0x1, 0x2, 0x4
 LF_SNNTORCH = LF_STRICT | LF_DELAYED  # snnTorch Leaky: v > thr, subtract one step late
+LF_KNOWN = LF_RESET_ZERO | LF_STRICT | LF_DELAYED
+LF_TARGET_HI = 0x8  # COUPLE (format 1.2): the target is the second channel half
 CAUSAL_MARGIN = 2 ** 20  # causal IF/LIF layers need bound + 2^20 < 2^31 (format.md 4)
 DTYPE_U8, DTYPE_I32 = 1, 2
 DTYPE_BYTES = {DTYPE_U8: 1, DTYPE_I32: 4}
@@ -52,6 +55,14 @@ class TensorSpec:
         return self.numel * DTYPE_BYTES[self.dtype]
 
 
+def couple_halves(layer, numel: int) -> tuple:
+    """(target, source) slices of a COUPLE layer over a flat C-major tensor of numel
+    elements: the first half is [0, numel/2), the second [numel/2, numel)."""
+    h = numel // 2
+    lo, hi = slice(0, h), slice(h, numel)
+    return (hi, lo) if layer.flags & LF_TARGET_HI else (lo, hi)
+
+
 @dataclass
 class LayerSpec:
     name: str
@@ -67,6 +78,8 @@ class LayerSpec:
     bias: Optional[np.ndarray] = None  # int32 [C]
     shift: Optional[np.ndarray] = None  # uint8 [C]
     mult: Optional[np.ndarray] = None  # int16 [2, C]
+    # COUPLE (format 1.2): weights [C/2, C/2] (dense, rank-1 tensors) or
+    # [C/2, C/2, kh, kw] (odd "same" conv), bias and shift [C/2]; flags LF_TARGET_HI
 
     @property
     def inputs(self) -> list:
@@ -90,6 +103,16 @@ class IntModel:
     def header_flags(self) -> int:
         return (HDR_CAUSAL if self.causal else 0) | (HDR_SEQUENCE if self.sequence else 0)
 
+    @property
+    def format_minor(self) -> int:
+        """The minor format version the model needs: 2 with COUPLE layers, 1 with causal
+        dynamics (header flags, LI), else 0 (docs/format.md)."""
+        if any(l.op == OP_COUPLE for l in self.layers):
+            return 2
+        if self.header_flags or any(l.neuron == NEURON_LI for l in self.layers):
+            return 1
+        return 0
+
 
 def dense_bound(sum_abs_w, abs_b, reads_network_input: bool):
     """Worst-case |total current| at T=63 of a DENSE/CONV2D channel (format.md, section 4)."""
@@ -110,7 +133,7 @@ def layer_bounds(model: IntModel) -> list:
     tensor_bound = {}
     out = []
     for layer in model.layers:
-        if layer.op in (OP_DENSE, OP_CONV2D):
+        if layer.op in (OP_DENSE, OP_CONV2D, OP_COUPLE):  # COUPLE: C/2 weight rows
             c = layer.weights.shape[0]
             w = np.abs(layer.weights.reshape(c, -1).astype(np.int64)).sum(axis=1)
             bound = dense_bound(w, np.abs(layer.bias.astype(np.int64)), layer.in0 == model.input_tensor)

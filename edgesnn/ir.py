@@ -293,6 +293,99 @@ class Act(Node):
         return np.minimum(y, self.max) if self.kind == "clip" else y
 
 
+COUPLE_KINDS = ("dense", "conv")
+
+
+@dataclass(kw_only=True)
+class Couple(Node):
+    """One half of a reversible block: additive coupling over the two channel halves.
+
+    The input's channels (dims[0]) split into a first half (channels [0, C/2), flat
+    elements [0, numel/2)) and a second. The target t is the first half, or the second
+    with target_hi; the source s is the other. Then
+
+        y_s = x_s,    y_t = x_t + act(F(x_s)),    F(v) = W v + b
+
+    with F dense over rank-1 tensors (kind "dense", W [N/2, N/2]) or an odd, stride-1,
+    "same"-padded convolution over (C, H, W) tensors (kind "conv", W [C/2, C/2, kh, kw]),
+    and act ReLU ("relu") or clip to [0, max] ("clip"). A reversible block
+    y1 = x1 + F(x2), y2 = x2 + G(y1) is two Couple nodes, the first with F and
+    target_hi False, the second with G and target_hi True; each is inverted by
+    x_t = y_t - act(F(y_s)) (`inverse`). In the SNN a Couple is a COUPLE layer; its
+    quantised form also clips act(F) at the chain's unit and wraps totals at 255
+    (quantize.py).
+    """
+
+    W: np.ndarray
+    b: np.ndarray
+    kind: str = "dense"
+    target_hi: bool = False
+    act: str = "relu"
+    max: Optional[float] = None
+    op = "couple"
+
+    def out_shape(self, in_shapes):
+        s = tuple(in_shapes[0])
+        where = f"couple {self.name!r}"
+        if self.kind not in COUPLE_KINDS:
+            raise ShapeError(f"{where}: kind {self.kind!r} must be one of {COUPLE_KINDS}")
+        if self.act not in ACT_KINDS or (self.act == "clip" and (self.max is None or self.max <= 0)):
+            raise ShapeError(f"{where}: act {self.act!r} (max {self.max}) must be 'relu' or 'clip' with a max > 0")
+        rank = 1 if self.kind == "dense" else 3
+        if len(s) != rank or s[0] % 2:
+            raise ShapeError(f"{where}: a {self.kind} coupling needs a rank-{rank} input with an even "
+                             f"channel count, got {s}")
+        h = s[0] // 2
+        if self.kind == "dense":
+            ok = self.W.shape == (h, h)
+        else:
+            ok = (self.W.ndim == 4 and self.W.shape[:2] == (h, h) and self.W.shape[2] % 2 == 1
+                  and self.W.shape[3] % 2 == 1)
+        if not ok or self.b.shape != (h,):
+            raise ShapeError(f"{where}: W {self.W.shape} and b {self.b.shape} do not fit the halves of "
+                             f"{s}: need W [{h}, {h}]" + ("" if self.kind == "dense" else "[kh, kw] (odd)")
+                             + f", b [{h}]")
+        return s
+
+    @property
+    def pads(self) -> tuple:
+        """'same' padding (top, left, bottom, right) of a conv coupling."""
+        if self.kind != "conv":
+            return (0, 0, 0, 0)
+        ph, pw = (self.W.shape[2] - 1) // 2, (self.W.shape[3] - 1) // 2
+        return (ph, pw, ph, pw)
+
+    def halves(self, x) -> tuple:
+        """(target, source) views of a batch x [B, C, ...] (channel axis 1)."""
+        h = x.shape[1] // 2
+        lo, hi = x[:, :h], x[:, h:]
+        return (hi, lo) if self.target_hi else (lo, hi)
+
+    def pre(self, x) -> np.ndarray:
+        """F(x_s) before the activation, for a batch x of the input."""
+        _, src = self.halves(x)
+        if self.kind == "dense":
+            return src @ self.W.T + self.b
+        return conv2d(src, self.W, (1, 1), self.pads) + self.b[None, :, None, None]
+
+    def activation(self, z) -> np.ndarray:
+        y = np.maximum(z, 0.0)
+        return np.minimum(y, self.max) if self.act == "clip" else y
+
+    def forward(self, x):
+        y = np.array(x, dtype=np.float64, copy=True)
+        tgt, _ = self.halves(y)
+        tgt += self.activation(self.pre(x))
+        return y
+
+    def inverse(self, y):
+        """The input x of a batch of outputs y (source half unchanged, F recomputed)."""
+        x = np.array(y, dtype=np.float64, copy=True)
+        tgt, _ = self.halves(x)
+        tgt -= self.activation(self.pre(y))
+        return x
+
+
 @dataclass
 class Graph:
     """Nodes in topological order; nodes[0] is the Input; `output` names the result."""
@@ -410,6 +503,19 @@ class GraphBuilder:
 
     def clip(self, x, max, name=None):
         return self._make(Act, name, "clip", [x], kind="clip", max=float(max))
+
+    def couple(self, x, W, b=None, target_hi=False, act="relu", max=None, name=None):
+        """One coupling half (Couple): kind "dense" for a 2-D W, "conv" for a 4-D W."""
+        W = np.asarray(W, dtype=np.float64)
+        b = np.zeros(W.shape[0]) if b is None else np.asarray(b, dtype=np.float64).reshape(-1)
+        return self._make(Couple, name, "couple", [x], W=W, b=b, kind="dense" if W.ndim == 2 else "conv",
+                          target_hi=bool(target_hi), act=act, max=None if max is None else float(max))
+
+    def reversible_block(self, x, Wf, bf, Wg, bg, act="relu", max=None, name=None):
+        """y1 = x1 + act(F(x2)), y2 = x2 + act(G(y1)): two Couple nodes; returns [y1; y2]."""
+        base = name or f"rev{len(self.nodes)}"
+        h = self.couple(x, Wf, bf, target_hi=False, act=act, max=max, name=f"{base}_f")
+        return self.couple(h, Wg, bg, target_hi=True, act=act, max=max, name=f"{base}_g")
 
     def producer(self, tensor: str) -> Node:
         return next(n for n in self.nodes if n.output == tensor)

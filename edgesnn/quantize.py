@@ -8,6 +8,13 @@ W_q = round(W * u_in * 2^k_c / lambda) so that its total current a is about
 2^k_c * T * z / lambda and n = clamp(floor(a / 2^k_c), 0, T) is about T*relu(z)/lambda.
 The largest k_c that still fits int8 weights and the overflow rule of docs/format.md
 wins, because the threshold 2^k_c sets the resolution of the current.
+
+Reversible blocks (Couple nodes, COUPLE layers): every tensor of a chain of Couples has
+the unit of the chain's input, lambda of the ReLU/Clip layer it starts from, and each
+F's threshold is that unit, so W_q = round(W * 2^k) and b_q = round(b / lambda * 2^k).
+An F output above lambda is clipped at T spikes, and totals above 255 wrap around
+(mod 256, which keeps the blocks invertible): both are reported as warnings with their
+share of the calibration data.
 """
 from __future__ import annotations
 
@@ -18,10 +25,11 @@ import numpy as np
 from .errors import QuantizeError
 from .intmodel import (
     ACC_LIMIT, DTYPE_I32, DTYPE_U8, MAX_LAYERS, MAX_NUMEL, MAX_SHIFT, MAX_STEPS, MAX_TENSORS,
-    MULT_MAX, NEURON_IF, NEURON_NONE, OP_ADD, OP_CONV2D, OP_DENSE, OP_NAMES, OP_SUMPOOL2D,
-    U8_BOUND, WEIGHT_MAX, IntModel, LayerSpec, TensorSpec, add_bound, dense_bound,
+    LF_TARGET_HI, MULT_MAX, NEURON_IF, NEURON_NONE, OP_ADD, OP_CONV2D, OP_COUPLE, OP_DENSE,
+    OP_NAMES, OP_SUMPOOL2D, U8_BOUND, WEIGHT_MAX, IntModel, LayerSpec, TensorSpec, add_bound,
+    dense_bound,
 )
-from .ir import Act, Add, AvgPool2d, Conv2d, Dense, Flatten, Graph, Input
+from .ir import Act, Add, AvgPool2d, Conv2d, Couple, Dense, Flatten, Graph, Input
 
 SHIFTS = np.arange(MAX_SHIFT + 1)
 _POW2 = 2.0 ** SHIFTS
@@ -65,7 +73,8 @@ def quantize_input(x, scale: float, zero_point: int) -> np.ndarray:
 class _Src:
     """How an IR tensor exists in the SNN."""
 
-    kind: str  # "input", "u8" (spike counts), "sum" (sum-pool output), "deferred"
+    kind: str  # "input", "u8" (spike counts), "sum" (sum-pool output), "rev" (output of a
+    # reversible chain: totals up to 255 in the chain's unit), "deferred"
     index: int = -1  # SNN tensor index (not for "deferred")
     unit: float = 0.0
     node: object = None  # the Dense/Conv2d whose NONE layer waits for its ADD
@@ -124,6 +133,7 @@ class _Converter:
         self.layers: list = []
         self.src: dict = {}
         self.fused: set = set()
+        self.rev_est: dict = {}  # reversible chain tensors as the SNN sees them (float)
         self.report = QuantReport(self.scale, self.zp, steps, percentile)
 
     # -- bookkeeping -------------------------------------------------------------------
@@ -182,7 +192,12 @@ class _Converter:
     def _weighted_layer(self, node, cand: _Cand, k: np.ndarray, neuron: int, out: int, lam, in0: int):
         ch = np.arange(len(k))
         wq = cand.wq[k, ch].astype(np.int8)
-        if isinstance(node, Conv2d):
+        flags = 0
+        if isinstance(node, Couple):
+            wq = wq.reshape(node.W.shape)
+            op, flags = OP_COUPLE, LF_TARGET_HI if node.target_hi else 0
+            kernel = (0,) * 8 if node.kind == "dense" else tuple(node.W.shape[2:]) + (1, 1) + node.pads
+        elif isinstance(node, Conv2d):
             wq = wq.reshape(node.W.shape)
             op, kernel = OP_CONV2D, tuple(node.W.shape[2:]) + tuple(node.stride) + tuple(node.pads)
         else:
@@ -193,7 +208,7 @@ class _Converter:
         shift = k.astype(np.uint8) if neuron != NEURON_NONE else None
         util = float(np.mean(np.abs(wq.reshape(len(k), -1)).max(axis=1)) / WEIGHT_MAX)
         self._emit(
-            LayerSpec(node.name, op, neuron, in0, out, kernel=kernel, weights=wq,
+            LayerSpec(node.name, op, neuron, in0, out, flags=flags, kernel=kernel, weights=wq,
                       bias=cand.bq[k, ch].astype(np.int32), shift=shift),
             {"lambda": lam, "shift_min": int(k.min()), "shift_max": int(k.max()),
              "weight_util": round(util, 4), "clipped": clipped},
@@ -214,6 +229,8 @@ class _Converter:
                 self._add(node)
             elif isinstance(node, AvgPool2d):
                 self._avgpool(node)
+            elif isinstance(node, Couple):
+                self._couple(node)
             else:  # pragma: no cover - the IR has no other node types
                 raise QuantizeError(f"{node.name}: node type {type(node).__name__} cannot be converted")
         out = self.src[self.g.output]
@@ -266,7 +283,7 @@ class _Converter:
         if node.name in self.fused:
             return
         src = self.src[node.inputs[0]]
-        if node.kind == "relu" and src.kind in ("u8", "sum"):
+        if node.kind == "relu" and src.kind in ("u8", "sum", "rev"):
             self.src[node.output] = src  # spike counts are already non-negative
             return
         raise QuantizeError(
@@ -292,7 +309,7 @@ class _Converter:
                 fits &= cand.fits
                 ok &= cand.ok
                 parts.append(("deferred", src, cand, np.ones(nshape, np.int64), cand.bound))
-            elif src.kind in ("u8", "sum"):
+            elif src.kind in ("u8", "sum", "rev"):
                 m = np.broadcast_to(np.rint(src.unit * _POW2 / lam)[:, None], nshape)
                 ok &= m <= MULT_MAX
                 parts.append(("u8", src, None, m.astype(np.int64), U8_BOUND))
@@ -321,11 +338,68 @@ class _Converter:
         )
         self.src[act.output] = _Src("u8", out, lam)
 
+    def _couple(self, node: Couple):
+        x = node.inputs[0]
+        src = self.src[x]
+        if src.kind not in ("u8", "rev"):
+            where = {"input": "the network input", "sum": "a sum pool", "deferred": "a layer without activation",
+                     "i32": "an I32 readout"}.get(src.kind, src.kind)
+            raise QuantizeError(
+                f"{node.name}: a chain of reversible blocks must start from the output of a "
+                f"ReLU/Clip layer (its spike counts set the chain's unit), not {where}"
+            )
+        others = [n.name for n in self.cons[x] if n is not node]
+        if others or x == self.g.output:
+            raise QuantizeError(
+                f"{node.name}: its input {x!r} is also read by {others or ['the graph output']}; a "
+                "COUPLE's input may be read by it alone (the trainer overwrites it in place)"
+            )
+        lam = src.unit
+        h = node.W.shape[0]
+        # the input, output and F's threshold all have the chain's unit: W in threshold
+        # units is W itself, b is b / lambda
+        cand = _candidates(node.W.reshape(h, -1), node.b / lam, False)
+        k = _pick(cand.fits, cand.ok, node.name)
+        out = self._tensor(node.output, DTYPE_U8, node.output)
+        self._weighted_layer(node, cand, k, NEURON_IF, out, lam, src.index)
+        self.report.layers[-1]["target"] = "hi" if node.target_hi else "lo"
+        self.src[node.output] = _Src("rev", out, lam)
+        self._couple_warnings(node, lam)
+
+    def _couple_warnings(self, node: Couple, lam: float):
+        """Where the SNN departs from the float block on the calibration data: F's output
+        clipped at lambda (T spikes), and totals beyond 255 that wrap around. The chain is
+        followed in float as the SNN computes it (the chain's input and every F clipped
+        at lambda), so the totals T * value / lambda estimate the integer ones."""
+        x = node.inputs[0]
+        if x not in self.rev_est:
+            self.rev_est[x] = np.minimum(self.acts[x], lam)  # an IF output: at most T spikes
+        xin = self.rev_est[x]
+        f = node.activation(node.pre(xin))
+        clipped = float(np.mean(f > lam * (1 + 1e-9))) if f.size else 0.0
+        y = np.array(xin, copy=True)
+        tgt, _ = node.halves(y)
+        tgt += np.minimum(f, lam)
+        self.rev_est[node.output] = y
+        if node.act == "clip" and node.max < lam:
+            self._warn(f"{node.name}: F clips at {node.max:.4g}, below the chain unit {lam:.4g}; the SNN "
+                       f"clips at {lam:.4g} (T spikes)")
+        if clipped > 0:
+            self._warn(f"{node.name}: {clipped:.2%} of F's outputs on the calibration data exceed the "
+                       f"chain unit {lam:.4g} (lambda of the chain's input) and are clipped at T spikes")
+        totals = self.steps * y / lam
+        wrap = float(np.mean(totals > 255.5)) if totals.size else 0.0
+        if wrap > 0:
+            self._warn(f"{node.name}: calibration totals reach {float(totals.max()):.0f} > 255 at "
+                       f"T={self.steps} on {wrap:.2%} of the elements; they wrap around (mod 256): "
+                       "use a smaller T or fewer blocks")
+
     def _avgpool(self, node: AvgPool2d):
         src = self.src[node.inputs[0]]
         kh, kw = node.k
         if src.kind != "u8":
-            where = {"input": "the network input", "sum": "another pool", "deferred": "a layer without activation"}[src.kind]
+            where = {"input": "the network input", "sum": "another pool", "deferred": "a layer without activation",
+                     "rev": "a reversible block (its totals reach 255; pool before the blocks)"}[src.kind]
             raise QuantizeError(
                 f"{node.name}: average pooling becomes SUMPOOL2D, which must read spike counts "
                 f"of a ReLU/Clip layer, not {where}; move the pool after an activation"

@@ -12,7 +12,7 @@ from .arrayops import conv2d, window_sum
 from .errors import BlobError
 from .intmodel import (
     DTYPE_I32, LF_DELAYED, LF_RESET_ZERO, LF_STRICT, MAX_STEPS, NEURON_LI, NEURON_LIF,
-    NEURON_NONE, OP_ADD, OP_CONV2D, OP_DENSE, OP_SUMPOOL2D, IntModel,
+    NEURON_NONE, OP_ADD, OP_CONV2D, OP_COUPLE, OP_DENSE, OP_SUMPOOL2D, IntModel, couple_halves,
 )
 
 
@@ -21,11 +21,19 @@ def _error(status: str, msg: str) -> BlobError:
 
 
 def _steps(model: IntModel, steps: int) -> int:
+    """T of the call; every sum pool must keep (per-step maximum of its output) * T <=
+    255, where the per-step maximum is 1 for spikes, 255 for a COUPLE output (its
+    totals sit in one row) and kh*kw times its input's for a pool."""
     t = int(steps) or int(model.default_steps)
     if not 1 <= t <= MAX_STEPS:
         raise _error("ESNN_ERR_STEPS", f"steps {t} outside 1..{MAX_STEPS}")
+    step_max = {}
     for i, layer in enumerate(model.layers):
-        if layer.op == OP_SUMPOOL2D and layer.kernel[0] * layer.kernel[1] * t > 255:
+        if layer.op != OP_SUMPOOL2D:
+            step_max[layer.out] = 255 if layer.op == OP_COUPLE else 1
+            continue
+        step_max[layer.out] = min(layer.kernel[0] * layer.kernel[1] * step_max.get(layer.in0, 1), 0xFFFF)
+        if step_max[layer.out] * t > 255:
             raise _error("ESNN_ERR_STEPS", f"layer {i}: {layer.kernel[0]}x{layer.kernel[1]} sum pool with T={t} can exceed 255")
     return t
 
@@ -65,6 +73,52 @@ def _sumpool(model: IntModel, layer, x: np.ndarray) -> np.ndarray:
     return window_sum(xs, kh, kw, (sh, sw)).reshape(lead + (-1,))
 
 
+def couple_counts(model: IntModel, layer, y: np.ndarray, T: int, tstep: bool = False) -> np.ndarray:
+    """IF counts n [B, numel/2] of a COUPLE layer from the totals of its source half.
+
+    y [B, numel] holds totals whose source half is the block's input's (x_s = y_s), so
+    this serves the forward and the inverse alike. a = T*b + W x_s (dense, or the
+    zero-padded 'same' convolution over the source half's (C/2, H, W) planes); one-step
+    n = clamp(floor(a / 2^k), 0, T), or with tstep the T-step IF neuron simulated step by
+    step and its spikes counted (format.md 5: the two are equal bit for bit)."""
+    dims = tuple(model.tensors[layer.out].dims)
+    tgt, src = couple_halves(layer, int(np.prod(dims)))
+    xs = np.asarray(y, np.int64)[:, src]
+    w = layer.weights.astype(np.int64)
+    if len(dims) == 1:
+        cur = xs @ w.T
+        plane = 1
+    else:
+        half = (dims[0] // 2,) + dims[1:]
+        kh, kw, sh, sw, *pads = layer.kernel
+        cur = conv2d(xs.reshape((-1,) + half), w, (sh, sw), tuple(pads)).reshape(xs.shape[0], -1)
+        plane = dims[1] * dims[2]
+    a = T * np.repeat(layer.bias.astype(np.int64), plane) + cur
+    k = np.repeat(layer.shift.astype(np.int64), plane)
+    if tstep:
+        return _simulate_neuron(a, k, T, 0).sum(axis=1)
+    return np.clip(a >> k, 0, T)
+
+
+def couple_forward(model: IntModel, layer, x: np.ndarray, T: int, tstep: bool = False) -> np.ndarray:
+    """Output totals of a COUPLE layer from its input totals x [B, numel]:
+    y_s = x_s, y_t = (x_t + n) mod 256 (wrap-around on purpose: it is what makes the block
+    exactly invertible, see couple_inverse)."""
+    y = np.asarray(x, np.int64) % 256
+    tgt, _ = couple_halves(layer, y.shape[1])
+    y[:, tgt] = (y[:, tgt] + couple_counts(model, layer, y, T, tstep)) % 256
+    return y
+
+
+def couple_inverse(model: IntModel, layer, y: np.ndarray, T: int) -> np.ndarray:
+    """The input totals of a COUPLE layer from its output totals y [B, numel]:
+    x_s = y_s, x_t = (y_t - n) mod 256 with n recomputed from y_s. Exact, wrap or not."""
+    x = np.asarray(y, np.int64) % 256
+    tgt, _ = couple_halves(layer, x.shape[1])
+    x[:, tgt] = (x[:, tgt] - couple_counts(model, layer, x, T)) % 256
+    return x
+
+
 def run_onestep(model: IntModel, q_batch, steps: int = 0) -> np.ndarray:
     """Output totals [B, numel] (int64) of one-step mode: every tensor holds its total."""
     T = _steps(model, steps)
@@ -76,6 +130,9 @@ def run_onestep(model: IntModel, q_batch, steps: int = 0) -> np.ndarray:
     vals = {model.input_tensor: _input_batch(model, q_batch)}
     for layer in model.layers:
         x = vals[layer.in0]
+        if layer.op == OP_COUPLE:
+            vals[layer.out] = couple_forward(model, layer, x, T)
+            continue
         if layer.op in (OP_DENSE, OP_CONV2D):
             b = _per_element(model, layer.out, layer.bias)
             if layer.in0 == model.input_tensor:
@@ -180,7 +237,9 @@ def _run_causal(model: IntModel, q_batch, T: int) -> np.ndarray:
     else:
         x = np.repeat(_input_batch(model, q)[:, None], T, axis=1)
     vals = {model.input_tensor: x}
-    for layer in model.layers:
+    for i, layer in enumerate(model.layers):
+        if layer.op == OP_COUPLE:
+            raise _error("ESNN_ERR_OP", f"layer {i}: COUPLE is not supported in a causal model")
         if layer.op == OP_SUMPOOL2D:
             vals[layer.out] = _sumpool(model, layer, vals[layer.in0])
             continue
@@ -208,6 +267,14 @@ def run_tstep(model: IntModel, q_batch, steps: int = 0) -> np.ndarray:
         if layer.op == OP_SUMPOOL2D:
             vals[layer.out] = _sumpool(model, layer, vals[layer.in0])  # per step: [B, T, numel]
             continue
+        if layer.op == OP_COUPLE:
+            # the input's rows summed into totals (mod 256), the block on totals with the
+            # T-step IF neuron simulated; the totals go to row 0, rows 1..T-1 are zero
+            x = vals[layer.in0].sum(axis=1) % 256
+            out = np.zeros((x.shape[0], T, x.shape[1]), np.int64)
+            out[:, 0] = couple_forward(model, layer, x, T, tstep=True)
+            vals[layer.out] = out
+            continue
         a = _total_current_tstep(model, layer, vals, T)
         if layer.neuron == NEURON_NONE:
             vals[layer.out] = a
@@ -218,4 +285,4 @@ def run_tstep(model: IntModel, q_batch, steps: int = 0) -> np.ndarray:
     out = vals[model.output_tensor]
     if model.tensors[model.output_tensor].dtype == DTYPE_I32:
         return out
-    return out.sum(axis=1)  # the runtime sums a U8 output's per-step values in place
+    return out.sum(axis=1) % 256  # the runtime sums a U8 output's per-step values in place

@@ -3,16 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from edgesnn.build import he_normal as _he
+from edgesnn.build import small_bias as _bias
 from edgesnn.ir import GraphBuilder
-
-
-def _he(rng, *shape):
-    fan_in = int(np.prod(shape[1:]))
-    return rng.normal(0.0, np.sqrt(2.0 / fan_in), size=shape)
-
-
-def _bias(rng, n):
-    return rng.normal(0.0, 0.1, size=n)
 
 
 def random_mlp(rng, sizes=(20, 16, 12, 10), clip=None):

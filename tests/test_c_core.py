@@ -121,3 +121,18 @@ def test_fuzz_causal_lif_blob(build_dir, tmp_path):
     path = tmp_path / "causal.esnn"
     path.write_bytes(write_blob(model, plan_memory(model), {}))
     _fuzz(build_dir, str(path), 6000)
+
+
+def test_fuzz_reversible_blobs(build_dir, digits, tmp_path):
+    """Format-1.2 blobs (COUPLE layers: dense and conv couplings, both targets) from the
+    Python packer under the same mutations, so the COUPLE rules and kernel are attacked."""
+    from edgesnn.build import reversible_cnn, reversible_mlp
+    from edgesnn.pack import pack_graph
+
+    graphs = {"rev_mlp": reversible_mlp((1, 8, 8), width=24, blocks=2, seed=2),
+              "rev_cnn": reversible_cnn((1, 8, 8), channels=6, blocks=2, seed=2)}
+    for name, g in graphs.items():
+        path = tmp_path / f"{name}.esnn"
+        path.write_bytes(pack_graph(g, digits[0][:200], steps=16, name=name)[0])
+        out = _fuzz(build_dir, str(path), 6000)
+        assert int(re.search(r"successful invokes: (\d+)", out).group(1)) > 1000, out

@@ -75,6 +75,7 @@ typedef struct {
     uint32_t T;
     uint8_t tstep, neuron, leak;
     uint8_t fast;          /* one-step IF: the kernels inline esnn_if_count */
+    uint8_t add;           /* COUPLE: add the count to the output (mod 256), see esnn_couple.c */
     uint8_t causal, flags; /* causal mode and the layer's ESNN_LF_* flags */
     uint32_t row;          /* causal: current step */
     uint8_t *mem;          /* causal: membranes (int32 per output element) */
@@ -105,6 +106,7 @@ esnn_status esnn_validate_layer(const uint8_t *blob, const esnn_hdr *h, uint32_t
 esnn_status esnn_validate_graph(const uint8_t *blob, const esnn_hdr *h, esnn_diag *d);
 esnn_status esnn_validate_overflow(const uint8_t *blob, const esnn_hdr *h, esnn_diag *d);
 uint32_t esnn_layer_channels(const esnn_tdesc *out);
+uint32_t esnn_param_channels(const esnn_ldesc *l, const esnn_tdesc *out);
 
 /* ---- esnn_plan.c: per-call checks shared by esnn_arena_bytes and esnn_invoke ---- */
 esnn_status esnn_plan(const uint8_t *blob, const esnn_hdr *h, esnn_mode mode, uint32_t steps,
@@ -133,6 +135,8 @@ void esnn_sumpool2d(const esnn_run *r, const esnn_ldesc *l, const esnn_tdesc *in
                     const esnn_tdesc *out);
 void esnn_add(const esnn_run *r, const esnn_ldesc *l, const esnn_tdesc *in0,
               const esnn_tdesc *in1, const esnn_tdesc *out);
+void esnn_couple(const esnn_run *r, const esnn_ldesc *l, const esnn_tdesc *in,
+                 const esnn_tdesc *out);
 
 /* Floor of a / 2^k for any int32 a and k in 0..31, without relying on the
  * implementation-defined result of >> on negative values: for a < 0,

@@ -27,6 +27,9 @@ void esnn_run_layer(const esnn_run *r, const esnn_hdr *h, uint32_t i)
     case ESNN_OP_SUMPOOL2D:
         esnn_sumpool2d(r, &l, &in0, &out);
         break;
+    case ESNN_OP_COUPLE:
+        esnn_couple(r, &l, &in0, &out);
+        break;
     default: /* ESNN_OP_ADD; validation admits no other op */
         esnn_read_tensor(r->blob, h, l.in1, &in1);
         esnn_add(r, &l, &in0, &in1, &out);
@@ -36,8 +39,9 @@ void esnn_run_layer(const esnn_run *r, const esnn_hdr *h, uint32_t i)
 
 /* T-step: fold the [t][numel] rows of a U8 output into row 0 so both modes leave
  * the totals at the start of the output region. Row 0 is only written at the
- * element being summed, after it was read. Totals fit: spikes sum to <= T <= 63 and
- * pools are limited by esnn_plan to 255. */
+ * element being summed, after it was read. Totals fit: spikes sum to <= T <= 63,
+ * pools are limited by esnn_plan to 255, and a COUPLE output already holds its totals
+ * (mod 256) in row 0 and zeros after it. */
 static void sum_rows(const esnn_run *r, const esnn_tdesc *out)
 {
     uint8_t *y = esnn_tensor_ptr(r, out);

@@ -18,7 +18,8 @@ void esnn_sink_init(esnn_sink *s, const esnn_run *r, const esnn_ldesc *l, const 
     s->flags = l->flags;
     s->row = r->row;
     s->mem = r->mem;
-    s->fast = (uint8_t)(!r->tstep && !r->causal && l->neuron == ESNN_NEURON_IF);
+    s->add = (uint8_t)(l->op == ESNN_OP_COUPLE);
+    s->fast = (uint8_t)(!r->tstep && !r->causal && l->neuron == ESNN_NEURON_IF && !s->add);
 }
 
 /* T-step mode: simulate the neuron driven by its time-averaged current a/T in
@@ -58,5 +59,7 @@ void esnn_neuron_store(const esnn_sink *s, uint32_t idx, uint32_t c, int32_t a)
     }
     /* one-step IF (OneSpike): n = clamp(floor(a / 2^k), 0, T) */
     n = esnn_asr32(a, s->shift[c]);
-    s->out[idx] = (uint8_t)(n < 0 ? 0 : (n > (int32_t)s->T ? (int32_t)s->T : n));
+    n = n < 0 ? 0 : (n > (int32_t)s->T ? (int32_t)s->T : n);
+    /* COUPLE: y_t = (x_t + n) mod 256, wrapping on purpose (the block stays invertible) */
+    s->out[idx] = (uint8_t)(s->add ? (uint32_t)s->out[idx] + (uint32_t)n : (uint32_t)n);
 }

@@ -2,9 +2,10 @@
  * shared by esnn_arena_bytes and esnn_invoke. The blob must be validated. */
 #include "esnn_internal.h"
 
-/* Largest per-step value of each U8 tensor: 1 for spikes, kh*kw times the input's
- * for a sum pool (saturated). The spec's kh*kw*T <= 255 is this rule for a pool of
- * spikes; a pool of a pool multiplies, so the product is what must fit in a U8. */
+/* Largest per-step value of each U8 tensor: 1 for spikes, 255 for a COUPLE output
+ * (its totals, in row 0), kh*kw times the input's for a sum pool (saturated). The
+ * spec's kh*kw*T <= 255 is this rule for a pool of spikes; a pool of a pool
+ * multiplies, so the product is what must fit in a U8. */
 static esnn_status check_pools(const uint8_t *blob, const esnn_hdr *h, uint32_t T, esnn_diag *d)
 {
     uint32_t step_max[ESNN_MAX_TENSORS];
@@ -14,7 +15,8 @@ static esnn_status check_pools(const uint8_t *blob, const esnn_hdr *h, uint32_t 
     for (i = 0; i < h->num_layers; i++) {
         esnn_read_layer(blob, h, i, &l);
         if (l.op != ESNN_OP_SUMPOOL2D) {
-            step_max[l.out] = 1;  /* spikes; for I32 outputs the value is unused */
+            /* spikes (for I32 outputs the value is unused), or a COUPLE's totals */
+            step_max[l.out] = l.op == ESNN_OP_COUPLE ? 255u : 1u;
             continue;
         }
         v = (uint32_t)l.kh * l.kw * step_max[l.in0];  /* <= 65025 * 65535 < 2^32 */

@@ -3,11 +3,12 @@
  * the previous ones succeeded (e.g. the graph pass trusts tensor indices). */
 #include "esnn_internal.h"
 
-/* Multiply-accumulates of one one-step inference: weights x output positions. */
+/* Multiply-accumulates of one one-step inference: weights x output positions (for
+ * COUPLE, the positions of one half: its weights drive the target half). */
 static uint64_t layer_macs(const uint8_t *blob, const esnn_hdr *h, const esnn_ldesc *l)
 {
     esnn_tdesc out;
-    if (l->op != ESNN_OP_DENSE && l->op != ESNN_OP_CONV2D)
+    if (l->op != ESNN_OP_DENSE && l->op != ESNN_OP_CONV2D && l->op != ESNN_OP_COUPLE)
         return 0;
     esnn_read_tensor(blob, h, l->out, &out);
     return (uint64_t)l->len[ESNN_SEC_W] * out.dims[1] * out.dims[2];

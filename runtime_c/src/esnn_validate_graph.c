@@ -8,7 +8,9 @@
  * input and output ranges do not overlap"; for the layers in between it is what the
  * overflow rule silently assumes (a clobbered tensor could hold any bytes, and then
  * the step loop's sums would no longer be bounded). Scaling the plan by T keeps
- * disjoint ranges disjoint, so checking the one-step plan covers both modes. */
+ * disjoint ranges disjoint, so checking the one-step plan covers both modes.
+ * A COUPLE's input is read by that COUPLE alone (format 1.2): the fine-tuning engine
+ * overwrites it in place with the block's output and reconstructs it from there. */
 #include "esnn_internal.h"
 
 typedef struct {
@@ -54,12 +56,35 @@ static void load_tensors(const uint8_t *blob, const esnn_hdr *h, esnn_graph *g)
     }
 }
 
+/* Every COUPLE input has exactly one reader (ADD counts each of its inputs). */
+static esnn_status check_couple_readers(const uint8_t *blob, const esnn_hdr *h, esnn_diag *d)
+{
+    uint8_t readers[ESNN_MAX_TENSORS];
+    esnn_ldesc l;
+    uint32_t i;
+    memset(readers, 0, sizeof readers);
+    for (i = 0; i < h->num_layers; i++) {
+        esnn_read_layer(blob, h, i, &l);
+        readers[l.in0]++;  /* at most 2 * 64 reads: fits a byte */
+        if (l.op == ESNN_OP_ADD)
+            readers[l.in1]++;
+    }
+    for (i = 0; i < h->num_layers; i++) {
+        esnn_read_layer(blob, h, i, &l);
+        if (l.op == ESNN_OP_COUPLE && readers[l.in0] != 1u)
+            return esnn_fail(d, ESNN_ERR_GRAPH, (int32_t)i, l.in0, 1, readers[l.in0]);
+    }
+    return ESNN_OK;
+}
+
 esnn_status esnn_validate_graph(const uint8_t *blob, const esnn_hdr *h, esnn_diag *d)
 {
     esnn_graph g;
     esnn_ldesc l;
-    esnn_status s = ESNN_OK;
+    esnn_status s = check_couple_readers(blob, h, d);
     uint32_t i;
+    if (s != ESNN_OK)
+        return s;
     load_tensors(blob, h, &g);
     for (i = 0; i < h->num_layers && s == ESNN_OK; i++) {
         esnn_read_layer(blob, h, i, &l);

@@ -16,6 +16,9 @@ static esnn_status check_container(const uint8_t *b, uint32_t len, esnn_hdr *h, 
     esnn_read_header(b, h);
     if (h->version_major != ESNN_VERSION_MAJOR)
         return esnn_fail(d, ESNN_ERR_VERSION, -1, -1, ESNN_VERSION_MAJOR, h->version_major);
+    /* 1.0 .. 1.2: a later minor may use what this reader does not know */
+    if (h->version_minor > ESNN_VERSION_MINOR)
+        return esnn_fail(d, ESNN_ERR_VERSION, -1, -1, ESNN_VERSION_MINOR, h->version_minor);
     if (h->total_length < ESNN_HEADER_BYTES || h->total_length > len)
         return esnn_fail(d, ESNN_ERR_TRUNCATED, -1, -1, h->total_length, len);
     crc = esnn_crc32(0, b + 16, h->total_length - 16u);

@@ -11,11 +11,18 @@ uint32_t esnn_layer_channels(const esnn_tdesc *out)
     return out->dims[0];
 }
 
+/* Channels with parameters (weight rows, biases, shifts): the output channels, or for
+ * COUPLE those of the target half, C/2. */
+uint32_t esnn_param_channels(const esnn_ldesc *l, const esnn_tdesc *out)
+{
+    return l->op == ESNN_OP_COUPLE ? out->dims[0] / 2u : out->dims[0];
+}
+
 /* Which (offset, length) pairs the op uses, as a bit mask over ESNN_SEC_*. */
 static uint32_t used_sections(const esnn_ldesc *l)
 {
     uint32_t s = esnn_spiking(l->neuron) ? (1u << ESNN_SEC_S) : 0u;
-    if (l->op == ESNN_OP_DENSE || l->op == ESNN_OP_CONV2D)
+    if (l->op == ESNN_OP_DENSE || l->op == ESNN_OP_CONV2D || l->op == ESNN_OP_COUPLE)
         return s | (1u << ESNN_SEC_W) | (1u << ESNN_SEC_B);
     if (l->op == ESNN_OP_ADD)
         return s | (1u << ESNN_SEC_M);
@@ -33,8 +40,13 @@ static esnn_status check_codes(const esnn_hdr *h, const esnn_ldesc *l, int32_t l
     uint32_t geo = (uint32_t)l->kh | l->kw | l->sh | l->sw | l->pt | l->pl | l->pb | l->pr;
     const int causal = (h->flags & ESNN_HDR_CAUSAL) != 0u;
     const int leaky = l->neuron == ESNN_NEURON_LIF || l->neuron == ESNN_NEURON_LI;
-    if (l->op < ESNN_OP_DENSE || l->op > ESNN_OP_ADD)
-        return esnn_fail(d, ESNN_ERR_OP, li, -1, ESNN_OP_ADD, l->op);
+    const int couple = l->op == ESNN_OP_COUPLE;
+    if (l->op < ESNN_OP_DENSE || l->op > ESNN_OP_COUPLE)
+        return esnn_fail(d, ESNN_ERR_OP, li, -1, ESNN_OP_COUPLE, l->op);
+    /* COUPLE (1.2): IF neurons, averaged dynamics only (a causal blob needs per-step
+     * currents, a COUPLE output holds totals) */
+    if (couple && (h->version_minor < 2u || causal || l->neuron != ESNN_NEURON_IF))
+        return esnn_fail(d, ESNN_ERR_OP, li, -1, ESNN_NEURON_IF, l->neuron);
     /* LI (a leaky readout) only exists with causal dynamics */
     if (l->neuron > (causal ? ESNN_NEURON_LI : ESNN_NEURON_LIF))
         return esnn_fail(d, ESNN_ERR_OP, li, -1, causal ? ESNN_NEURON_LI : ESNN_NEURON_LIF,
@@ -43,8 +55,11 @@ static esnn_status check_codes(const esnn_hdr *h, const esnn_ldesc *l, int32_t l
         return esnn_fail(d, ESNN_ERR_OP, li, -1, ESNN_NEURON_NONE, l->neuron);
     if (leaky ? (l->leak_shift < 1u || l->leak_shift > 15u) : l->leak_shift != 0u)
         return esnn_fail(d, ESNN_ERR_SHIFT, li, -1, leaky ? 15u : 0u, l->leak_shift);
-    /* neuron flags: known bits, on IF/LIF layers of causal blobs only */
-    if (l->flags != 0u && (!causal || !esnn_spiking(l->neuron) || (l->flags & ~ESNN_LF_KNOWN)))
+    /* neuron flags: known bits, on IF/LIF layers of causal blobs only; COUPLE has only
+     * ESNN_LF_TARGET_HI, which no other op may set */
+    if (couple ? (l->flags & ~ESNN_LF_TARGET_HI) != 0u
+               : l->flags != 0u &&
+                     (!causal || !esnn_spiking(l->neuron) || (l->flags & ~ESNN_LF_KNOWN)))
         return esnn_fail(d, ESNN_ERR_RESERVED, li, -1, 0, l->flags);
     if (l->reserved != 0u || l->tail_nonzero)
         return esnn_fail(d, ESNN_ERR_RESERVED, li, -1, 0, l->reserved);
@@ -89,7 +104,7 @@ static esnn_status check_indices(const esnn_hdr *h, const esnn_ldesc *l, int32_t
     if (l->out >= nt || l->out == h->input_tensor)
         return esnn_fail(d, ESNN_ERR_GRAPH, li, l->out, nt, l->out);
     /* the network input holds q, not spikes: only DENSE/CONV2D may read it */
-    if ((l->op == ESNN_OP_SUMPOOL2D || l->op == ESNN_OP_ADD) &&
+    if ((l->op == ESNN_OP_SUMPOOL2D || l->op == ESNN_OP_ADD || l->op == ESNN_OP_COUPLE) &&
         (l->in0 == h->input_tensor || l->in1 == h->input_tensor))
         return esnn_fail(d, ESNN_ERR_GRAPH, li, h->input_tensor, 0, 0);
     return ESNN_OK;
@@ -146,14 +161,37 @@ static int same_shape(const esnn_tdesc *a, const esnn_tdesc *b)
            a->dims[2] == b->dims[2];
 }
 
+/* COUPLE: output of the input's shape with an even channel count; rank 1 has no
+ * kernel bytes (F is dense), rank 3 an odd "same" convolution of stride 1. */
+static esnn_status check_couple(const esnn_ldesc *l, const esnn_tdesc *in, const esnn_tdesc *out,
+                                int32_t li, esnn_diag *d)
+{
+    uint32_t geo = (uint32_t)l->kh | l->kw | l->sh | l->sw | l->pt | l->pl | l->pb | l->pr;
+    if (!same_shape(in, out))
+        return esnn_fail(d, ESNN_ERR_SHAPE, li, l->out, in->numel, out->numel);
+    if (out->dims[0] % 2u)
+        return esnn_fail(d, ESNN_ERR_SHAPE, li, l->out, 2, out->dims[0]);
+    if (out->rank == 1u)
+        return geo ? esnn_fail(d, ESNN_ERR_RESERVED, li, -1, 0, geo) : ESNN_OK;
+    if (!(l->kh & 1u) || !(l->kw & 1u) || l->sh != 1u || l->sw != 1u ||
+        l->pt != (l->kh - 1u) / 2u || l->pb != l->pt || l->pl != (l->kw - 1u) / 2u ||
+        l->pr != l->pl)
+        return esnn_fail(d, ESNN_ERR_SHAPE, li, -1, (uint32_t)l->kh * 256u + l->kw,
+                         (uint32_t)l->pt * 256u + l->pl);
+    return ESNN_OK;
+}
+
 /* Geometry and exact parameter lengths for the op. */
 static esnn_status check_shapes(const esnn_ldesc *l, const esnn_tdesc *in, const esnn_tdesc *in1,
                                 const esnn_tdesc *out, int32_t li, esnn_diag *d)
 {
-    uint32_t c = esnn_layer_channels(out);
+    uint32_t c = esnn_param_channels(l, out);
     uint64_t k = 0;
     esnn_status s = ESNN_OK;
-    if (l->op == ESNN_OP_DENSE) {
+    if (l->op == ESNN_OP_COUPLE) {
+        s = check_couple(l, in, out, li, d);
+        k = (uint64_t)c * (out->rank == 1u ? 1u : (uint32_t)l->kh * l->kw);
+    } else if (l->op == ESNN_OP_DENSE) {
         if (out->rank != 1u)
             return esnn_fail(d, ESNN_ERR_SHAPE, li, l->out, 1, out->rank);
         k = in->numel;
@@ -166,7 +204,7 @@ static esnn_status check_shapes(const esnn_ldesc *l, const esnn_tdesc *in, const
         s = check_window(l, in, out, l->op == ESNN_OP_CONV2D ? out->dims[0] : in->dims[0], li, d);
         k = (uint64_t)in->dims[0] * l->kh * l->kw;
     }
-    if (s == ESNN_OK && (l->op == ESNN_OP_DENSE || l->op == ESNN_OP_CONV2D)) {
+    if (s == ESNN_OK && l->op != ESNN_OP_ADD && l->op != ESNN_OP_SUMPOOL2D) {
         s = want_len(l, ESNN_SEC_W, k * c, li, d);
         if (s == ESNN_OK)
             s = want_len(l, ESNN_SEC_B, 4ull * c, li, d);
@@ -224,6 +262,6 @@ esnn_status esnn_validate_layer(const uint8_t *blob, const esnn_hdr *h, uint32_t
     if (s == ESNN_OK)
         s = check_shapes(l, &in, &in1, &out, i, d);
     if (s == ESNN_OK)
-        s = check_values(blob, h, l, &in, &in1, esnn_layer_channels(&out), i, d);
+        s = check_values(blob, h, l, &in, &in1, esnn_param_channels(l, &out), i, d);
     return s;
 }

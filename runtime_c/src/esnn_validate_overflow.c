@@ -11,8 +11,9 @@
 
 #define U8_BOUND 255u  /* every U8 input element is taken as 255 */
 
-/* DENSE/CONV2D channel c: 63*(255*sum|W| + |b|) when reading the network input
- * (it is present at every step), else 255*sum|W| + 63*|b|. */
+/* DENSE/CONV2D/COUPLE channel c: 63*(255*sum|W| + |b|) when reading the network
+ * input (it is present at every step), else 255*sum|W| + 63*|b|. chans is the number
+ * of weight rows (C/2 for COUPLE), so a row has len(W) / chans weights. */
 static uint64_t mac_bound(const uint8_t *blob, const esnn_ldesc *l, uint32_t c, uint32_t chans,
                           int analog)
 {
@@ -55,7 +56,7 @@ static esnn_status sweep(const uint8_t *blob, const esnn_hdr *h, uint32_t c, uin
     for (i = 0; i < h->num_layers; i++) {
         esnn_read_layer(blob, h, i, &l);
         esnn_read_tensor(blob, h, l.out, &out);
-        chans = esnn_layer_channels(&out);
+        chans = esnn_param_channels(&l, &out);
         if (l.op == ESNN_OP_SUMPOOL2D || c >= chans)
             continue;
         if (l.op == ESNN_OP_ADD)
@@ -82,8 +83,8 @@ esnn_status esnn_validate_overflow(const uint8_t *blob, const esnn_hdr *h, esnn_
     for (i = 0; i < h->num_layers; i++) {
         esnn_read_layer(blob, h, i, &l);
         esnn_read_tensor(blob, h, l.out, &out);
-        if (l.op != ESNN_OP_SUMPOOL2D && esnn_layer_channels(&out) > max_c)
-            max_c = esnn_layer_channels(&out);
+        if (l.op != ESNN_OP_SUMPOOL2D && esnn_param_channels(&l, &out) > max_c)
+            max_c = esnn_param_channels(&l, &out);
     }
     memset(tb, 0, sizeof tb);
     for (c = 0; c < max_c && s == ESNN_OK; c++)

@@ -119,6 +119,7 @@ static void put_layer(uint8_t *p, const tb_layer *l, uint32_t data_off)
     p[0] = l->op;
     p[1] = l->neuron;
     p[2] = l->leak;
+    p[3] = l->flags;
     tb_put16(p + 4, l->in0);
     tb_put16(p + 6, l->in1);
     tb_put16(p + 8, l->out);
@@ -133,13 +134,17 @@ uint32_t tb_build(const tb_model *m, uint8_t *out, uint32_t cap)
 {
     uint32_t lto = 64, tto = lto + 64u * m->nl, dto = (tto + 16u * m->nt + 15u) & ~15u;
     uint32_t mo = dto + m->dlen, ml = m->meta ? (uint32_t)strlen(m->meta) : 0u;
-    uint32_t total = mo + ml, i;
+    uint32_t total = mo + ml, i, minor = m->version_minor;
     if (total > cap)
         return 0;
+    for (i = 0; i < m->nl; i++) {
+        if (m->l[i].op == ESNN_OP_COUPLE && minor < 2u)
+            minor = 2u;  /* format 1.2 */
+    }
     memset(out, 0, total);
     memcpy(out, "ESNN", 4);
     tb_put16(out + 4, 1);
-    tb_put16(out + 6, 0);
+    tb_put16(out + 6, minor);
     tb_put32(out + 8, total);
     tb_put16(out + 16, m->nl);
     tb_put16(out + 18, m->nt);

@@ -17,7 +17,7 @@ typedef struct {
 } tb_tensor;
 
 typedef struct {
-    uint8_t op, neuron, leak;
+    uint8_t op, neuron, leak, flags;  /* flags: layer offset 3 (ESNN_LF_*) */
     uint16_t in0, in1, out;
     uint8_t geo[8];           /* kh kw sh sw pt pl pb pr */
     uint32_t off[4], len[4];  /* W B S M; offsets relative to the data section */
@@ -30,6 +30,7 @@ typedef struct {
     uint8_t *data;            /* TB_DATA_CAP bytes */
     uint32_t dlen;
     uint16_t input, output, default_steps;
+    uint16_t version_minor;   /* written as is, but at least 2 when a layer is COUPLE */
     uint32_t scratch;         /* grown by tb_add_tensor (each tensor gets its own range) */
     const char *meta;
 } tb_model;

@@ -4,6 +4,7 @@
  *   test_runtime                  run all tests, end with "N passed, M failed"
  *   test_runtime --write-blob P   write the random conv+pool+add+dense blob to P
  *   test_runtime --write-bench-blob P   write an MNIST-sized conv net to P
+ *   test_runtime --write-couple-blob P [V]   write random reversible net V (0 dense, 1 conv)
  */
 #include "edgesnn.h"
 #include "test_builder.h"
@@ -129,7 +130,7 @@ static void test_crc_and_strings(void)
     CHECK(esnn_crc32(0, v, 9) == 0xCBF43926u, "crc32 check value %08x",
           (unsigned)esnn_crc32(0, v, 9));
     CHECK(esnn_crc32(esnn_crc32(0, v, 4), v + 4, 5) == 0xCBF43926u, "crc32 chaining");
-    for (s = 0; s >= -20; s--)
+    for (s = 0; s >= -24; s--)
         CHECK(esnn_status_str((esnn_status)s) != NULL &&
                   strcmp(esnn_status_str((esnn_status)s), "unknown status") != 0,
               "status %d has a name", s);
@@ -409,6 +410,44 @@ static int64_t ref_neuron(const tb_model *m, const tb_layer *l, int c, int64_t a
 static int32_t ref_i32(const uint8_t *p) { return (int32_t)tb_get32(p); }
 static int16_t ref_i16(const uint8_t *p) { return (int16_t)tb_get16(p); }
 
+/* COUPLE (format 1.2): y = x, then over the target half t (TARGET_HI: the second),
+ * y_t = (x_t + n) mod 256 with n the IF count of a = T*b + F(x_s), F dense (rank 1) or
+ * a zero-padded "same" convolution over the source half s. Totals only. */
+static void ref_couple(const tb_model *m, const tb_layer *l, int T, int64_t **val)
+{
+    const tb_tensor *to = &m->t[l->out];
+    const int8_t *w = (const int8_t *)(m->data + l->off[0]);
+    int C2 = to->dims[0] / 2, H = to->dims[1], W = to->dims[2], hw = H * W;
+    int n = 2 * C2 * hw, kh = to->rank == 3 ? l->geo[0] : 1, kw = to->rank == 3 ? l->geo[1] : 1;
+    int hi = (l->flags & ESNN_LF_TARGET_HI) != 0, c, y, x, ci, ky, kx, i;
+    const int64_t *xs = val[l->in0] + (hi ? 0 : n / 2);
+    for (i = 0; i < n; i++)
+        val[l->out][i] = val[l->in0][i] & 255;
+    for (c = 0; c < C2; c++) {
+        for (y = 0; y < H; y++) {
+            for (x = 0; x < W; x++) {
+                int64_t a = 0, *yt = val[l->out] + (hi ? n / 2 : 0) + c * hw + y * W + x;
+                if (to->rank == 1) {
+                    for (ci = 0; ci < C2; ci++)
+                        a += (int64_t)w[c * C2 + ci] * xs[ci];
+                } else {
+                    for (ci = 0; ci < C2; ci++)
+                        for (ky = 0; ky < kh; ky++)
+                            for (kx = 0; kx < kw; kx++) {
+                                int iy = y - (kh - 1) / 2 + ky, ix = x - (kw - 1) / 2 + kx;
+                                if (iy < 0 || ix < 0 || iy >= H || ix >= W)
+                                    continue;
+                                a += (int64_t)w[((c * C2 + ci) * kh + ky) * kw + kx] *
+                                     xs[(ci * H + iy) * W + ix];
+                            }
+                }
+                a += (int64_t)T * ref_i32(m->data + l->off[1] + 4u * (uint32_t)c);
+                *yt = (*yt + ref_neuron(m, l, c, a, T)) & 255;
+            }
+        }
+    }
+}
+
 static void ref_eval(const tb_model *m, const uint8_t *q, int T, int64_t **val)
 {
     uint32_t li;
@@ -424,6 +463,10 @@ static void ref_eval(const tb_model *m, const uint8_t *q, int T, int64_t **val)
         int C = to->dims[0], H = ti->dims[1], W = ti->dims[2], Ho = to->dims[1], Wo = to->dims[2];
         int nin = ti->dims[0] * ti->dims[1] * ti->dims[2], c, y, x, j, ci, ky, kx;
         int kh = l->geo[0], kw = l->geo[1];
+        if (l->op == ESNN_OP_COUPLE) {
+            ref_couple(m, l, T, val);
+            continue;
+        }
         for (c = 0; c < C; c++) {
             for (y = 0; y < Ho; y++) {
                 for (x = 0; x < Wo; x++) {
@@ -471,6 +514,8 @@ static void rand_params(tb_model *m, int l, uint32_t nw, int wmax, int bmax, int
     int32_t b[256];
     uint8_t s[256];
     uint32_t i, c = m->t[m->l[l].out].dims[0];
+    if (m->l[l].op == ESNN_OP_COUPLE)
+        c /= 2u;  /* parameters of the target half */
     for (i = 0; i < nw; i++)
         w[i] = (int8_t)rnd_in(-wmax, wmax);
     for (i = 0; i < c; i++) {
@@ -680,8 +725,12 @@ static void test_malformed_header(void)
     tb_put16(b.p + 4, 2);
     EXPECT_ST(val(&b, &d), ESNN_ERR_VERSION, "version 2");
     tb_put16(b.p + 4, 1);
-    tb_put16(b.p + 6, 7);  /* minor versions are accepted (but CRC-covered? no: < 16) */
-    EXPECT_ST(val(&b, &d), ESNN_OK, "minor version 7 accepted");
+    tb_put16(b.p + 6, 2);  /* minor versions up to 1.2 are read (not CRC-covered: < 16) */
+    EXPECT_ST(val(&b, &d), ESNN_OK, "minor version 2 accepted");
+    tb_put16(b.p + 6, 3);
+    EXPECT_ST(val(&b, &d), ESNN_ERR_VERSION, "minor version 3 refused");
+    CHECK(d.expected == 2u && d.actual == 3u, "minor diag %u %u", d.expected, d.actual);
+    tb_put16(b.p + 6, 0);
     stored = tb_get32(b.p + 12);
     b.p[b.n - 1] ^= 0x40u;
     EXPECT_ST(val(&b, &d), ESNN_ERR_CRC, "flipped byte");
@@ -730,6 +779,9 @@ static void test_malformed_tables(void)
     expect_field(T_(0) + 0, 1, 2, ESNN_ERR_DTYPE, "network input I32");
 
     expect_field(L_(0) + 0, 1, 9, ESNN_ERR_OP, "unknown op");
+    expect_field(L_(0) + 0, 1, 6, ESNN_ERR_OP, "op 6");
+    expect_field(L_(0) + 0, 1, ESNN_OP_COUPLE, ESNN_ERR_OP, "COUPLE in a 1.0 blob");
+    expect_field(L_(0) + 3, 1, ESNN_LF_TARGET_HI, ESNN_ERR_RESERVED, "TARGET_HI on conv");
     expect_field(L_(0) + 1, 1, 3, ESNN_ERR_OP, "unknown neuron");
     expect_field(L_(1) + 1, 1, 1, ESNN_ERR_OP, "sumpool with IF");
     expect_field(L_(0) + 2, 1, 1, ESNN_ERR_SHIFT, "leak on IF");
@@ -1149,12 +1201,362 @@ static void test_causal_flags(void)
     }
 }
 
+/* ------------------------------------ reversible blocks: COUPLE (format 1.2) */
+
+/* input (4) -> DENSE IF (4, identity, k 2) -> COUPLE lo -> COUPLE hi [-> DENSE NONE (2)] */
+static blob_t couple_toy(int with_readout)
+{
+    static const int8_t eye[16] = {1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1};
+    static const int32_t b0[4] = {0, 0, 0, 0}, bf[2] = {1, -1}, bg[2] = {0, 2}, br[2] = {0, 0};
+    static const uint8_t s0[4] = {2, 2, 2, 2}, sf[2] = {0, 1}, sg[2] = {1, 0};
+    static const int8_t wf[4] = {1, -1, 2, 1}, wg[4] = {1, 0, 0, -1};
+    static const int8_t wr[8] = {1, 0, 0, 0, 0, 0, 0, 1};
+    tb_model m;
+    blob_t r;
+    int x, h, y1, y2, l;
+    tb_init(&m);
+    x = tb_add_tensor(&m, ESNN_DTYPE_U8, 1, 4, 1, 1);
+    h = tb_add_tensor(&m, ESNN_DTYPE_U8, 1, 4, 1, 1);
+    y1 = tb_add_tensor(&m, ESNN_DTYPE_U8, 1, 4, 1, 1);
+    y2 = tb_add_tensor(&m, ESNN_DTYPE_U8, 1, 4, 1, 1);
+    l = tb_add_layer(&m, ESNN_OP_DENSE, ESNN_NEURON_IF, x, -1, h);
+    tb_weights(&m, l, eye, 16);
+    tb_bias(&m, l, b0, 4);
+    tb_shift(&m, l, s0, 4);
+    l = tb_add_layer(&m, ESNN_OP_COUPLE, ESNN_NEURON_IF, h, -1, y1);
+    tb_weights(&m, l, wf, 4);
+    tb_bias(&m, l, bf, 2);
+    tb_shift(&m, l, sf, 2);
+    l = tb_add_layer(&m, ESNN_OP_COUPLE, ESNN_NEURON_IF, y1, -1, y2);
+    m.l[l].flags = ESNN_LF_TARGET_HI;
+    tb_weights(&m, l, wg, 4);
+    tb_bias(&m, l, bg, 2);
+    tb_shift(&m, l, sg, 2);
+    if (with_readout) {
+        int o = tb_add_tensor(&m, ESNN_DTYPE_I32, 1, 2, 1, 1);
+        l = tb_add_layer(&m, ESNN_OP_DENSE, ESNN_NEURON_NONE, y2, -1, o);
+        tb_weights(&m, l, wr, 8);
+        tb_bias(&m, l, br, 2);
+    }
+    m.default_steps = 4;
+    r = build(&m);
+    tb_free(&m);
+    return r;
+}
+
+static void test_couple_toy(void)
+{
+    static const uint8_t q[4] = {1, 2, 3, 4};
+    /* T = 4: h = clamp(floor(4q / 4), 0, 4) = [1, 2, 3, 4].
+     * lo: x_s = [3, 4]; a = 4*[1, -1] + [3 - 4, 6 + 4] = [3, 6]; n = [3 >> 0, 6 >> 1] = [3, 3]
+     *     -> y1 = [4, 5, 3, 4].
+     * hi: x_s = [4, 5]; a = 4*[0, 2] + [4, -5] = [4, 3]; n = [4 >> 1, 3 >> 0] = [2, 3]
+     *     -> y2 = [4, 5, 5, 7]; readout [y2[0], y2[3]] = [4, 7]. */
+    static const int64_t want[4] = {4, 5, 5, 7}, want_ro[2] = {4, 7};
+    blob_t b = couple_toy(0), r = couple_toy(1);
+    esnn_info info;
+    expect_both(&b, 4, q, 4, want, 4, "couple toy (U8 output)");
+    expect_both(&r, 4, q, 4, want_ro, 2, "couple toy + readout");
+    EXPECT_ST(esnn_validate(r.p, r.n, &info, NULL), ESNN_OK, "validate couple toy");
+    CHECK(info.version_minor == 2u && info.onestep_ok == 1u, "couple info 1.%u",
+          info.version_minor);
+    CHECK(info.macs == 16u + 4u + 4u + 8u, "couple macs %llu", (unsigned long long)info.macs);
+    free(b.p);
+    free(r.p);
+}
+
+/* input (2,4,4) -> CONV 1x1 IF (identity, k 0: counts T or 0) -> SUMPOOL 2x2 s2
+ * (sums up to 4T) -> COUPLE 3x3 lo -> COUPLE 1x3 hi: at T = 63 the targets wrap. */
+static void couple_wrap_model(tb_model *m)
+{
+    static const int8_t eye[4] = {1, 0, 0, 1}, w3[9] = {1, 1, 1, 1, 1, 1, 1, 1, 1};
+    static const int8_t w13[3] = {1, -2, 1};
+    static const int32_t b0[2] = {0, 0}, bf[1] = {1}, bg[1] = {-3};
+    static const uint8_t s0[2] = {0, 0}, sf[1] = {2}, sg[1] = {1};
+    int x, h, p, y1, y2, l;
+    tb_init(m);
+    x = tb_add_tensor(m, ESNN_DTYPE_U8, 3, 2, 4, 4);
+    h = tb_add_tensor(m, ESNN_DTYPE_U8, 3, 2, 4, 4);
+    p = tb_add_tensor(m, ESNN_DTYPE_U8, 3, 2, 2, 2);
+    y1 = tb_add_tensor(m, ESNN_DTYPE_U8, 3, 2, 2, 2);
+    y2 = tb_add_tensor(m, ESNN_DTYPE_U8, 3, 2, 2, 2);
+    l = tb_add_layer(m, ESNN_OP_CONV2D, ESNN_NEURON_IF, x, -1, h);
+    tb_geom(m, l, 1, 1, 1, 1, 0, 0, 0, 0);
+    tb_weights(m, l, eye, 4);
+    tb_bias(m, l, b0, 2);
+    tb_shift(m, l, s0, 2);
+    l = tb_add_layer(m, ESNN_OP_SUMPOOL2D, ESNN_NEURON_NONE, h, -1, p);
+    tb_geom(m, l, 2, 2, 2, 2, 0, 0, 0, 0);
+    l = tb_add_layer(m, ESNN_OP_COUPLE, ESNN_NEURON_IF, p, -1, y1);
+    tb_geom(m, l, 3, 3, 1, 1, 1, 1, 1, 1);
+    tb_weights(m, l, w3, 9);
+    tb_bias(m, l, bf, 1);
+    tb_shift(m, l, sf, 1);
+    l = tb_add_layer(m, ESNN_OP_COUPLE, ESNN_NEURON_IF, y1, -1, y2);
+    m->l[l].flags = ESNN_LF_TARGET_HI;
+    tb_geom(m, l, 1, 3, 1, 1, 0, 1, 0, 1);
+    tb_weights(m, l, w13, 3);
+    tb_bias(m, l, bg, 1);
+    tb_shift(m, l, sg, 1);
+    m->default_steps = 63;
+}
+
+static void test_couple_wrap(void)
+{
+    static const uint32_t Ts[3] = {1, 16, 63};
+    tb_model m;
+    blob_t b;
+    int64_t **ref;
+    uint8_t q[32];
+    uint32_t ti, i, wrapped = 0;
+    char what[64];
+    couple_wrap_model(&m);
+    b = build(&m);
+    for (i = 0; i < 32; i++)
+        q[i] = (uint8_t)(i % 5 == 0 ? 0 : 1 + i);  /* some zeros: not every sum is 4T */
+    for (ti = 0; ti < 3; ti++) {
+        ref = ref_alloc(&m);
+        ref_eval(&m, q, (int)Ts[ti], ref);
+        sprintf(what, "couple wrap T %u", Ts[ti]);
+        expect_both(&b, Ts[ti], q, 32, ref[4], 8, what);
+        for (i = 0; i < 8; i++)  /* a target element that wrapped: y < x */
+            wrapped += ref[4][i] < ref[2][i];
+        ref_free(ref);
+    }
+    CHECK(wrapped > 0, "the T = 63 case wraps around (%u elements)", wrapped);
+    free(b.p);
+    tb_free(&m);
+}
+
+/* Variant 0: dense stem (IF, 40) -> 4 COUPLE (halves of 20: the grouped dense kernel)
+ * -> readout. Variant 1: conv stem (IF, 4x6x6) -> COUPLE 3x3, 1x3, 5x5, 1x1 (the patch,
+ * plane and generic conv kernels) -> readout. Alternating targets lo, hi. */
+static void random_couple_net(tb_model *m, int variant)
+{
+    static const int geo[4][2] = {{3, 3}, {1, 3}, {5, 5}, {1, 1}};
+    int l, x, t[6], i;
+    tb_init(m);
+    if (variant == 0) {
+        x = tb_add_tensor(m, ESNN_DTYPE_U8, 1, 24, 1, 1);
+        for (i = 0; i < 5; i++)
+            t[i] = tb_add_tensor(m, ESNN_DTYPE_U8, 1, 40, 1, 1);
+        t[5] = tb_add_tensor(m, ESNN_DTYPE_I32, 1, 6, 1, 1);
+        l = tb_add_layer(m, ESNN_OP_DENSE, ESNN_NEURON_IF, x, -1, t[0]);
+        rand_params(m, l, 40 * 24, 100, 9000, 14, 15);
+        for (i = 0; i < 4; i++) {
+            l = tb_add_layer(m, ESNN_OP_COUPLE, ESNN_NEURON_IF, t[i], -1, t[i + 1]);
+            m->l[l].flags = (uint8_t)(i % 2 ? ESNN_LF_TARGET_HI : 0u);
+            rand_params(m, l, 20 * 20, 60, 40, 4, 6);
+        }
+        l = tb_add_layer(m, ESNN_OP_DENSE, ESNN_NEURON_NONE, t[4], -1, t[5]);
+        rand_params(m, l, 6 * 40, 100, 50, 0, 0);
+    } else {
+        x = tb_add_tensor(m, ESNN_DTYPE_U8, 3, 2, 6, 6);
+        for (i = 0; i < 5; i++)
+            t[i] = tb_add_tensor(m, ESNN_DTYPE_U8, 3, 4, 6, 6);
+        t[5] = tb_add_tensor(m, ESNN_DTYPE_I32, 1, 6, 1, 1);
+        l = tb_add_layer(m, ESNN_OP_CONV2D, ESNN_NEURON_IF, x, -1, t[0]);
+        tb_geom(m, l, 3, 3, 1, 1, 1, 1, 1, 1);
+        rand_params(m, l, 4 * 2 * 9, 60, 3000, 14, 16);
+        for (i = 0; i < 4; i++) {
+            const int kh = geo[i][0], kw = geo[i][1];
+            l = tb_add_layer(m, ESNN_OP_COUPLE, ESNN_NEURON_IF, t[i], -1, t[i + 1]);
+            m->l[l].flags = (uint8_t)(i % 2 ? ESNN_LF_TARGET_HI : 0u);
+            tb_geom(m, l, kh, kw, 1, 1, (kh - 1) / 2, (kw - 1) / 2, (kh - 1) / 2, (kw - 1) / 2);
+            rand_params(m, l, 2u * 2u * (uint32_t)(kh * kw), 60, 40, 3, 6);
+        }
+        l = tb_add_layer(m, ESNN_OP_DENSE, ESNN_NEURON_NONE, t[4], -1, t[5]);
+        rand_params(m, l, 6 * 144, 60, 50, 0, 0);
+    }
+    m->default_steps = 8;
+}
+
+static void test_random_couple_nets(void)
+{
+    static const uint32_t Ts[4] = {1, 4, 16, 63};
+    int seed, ti, moved = 0, cases = 0;
+    char what[96];
+    for (seed = 0; seed < 8; seed++) {
+        for (ti = 0; ti < 4; ti++) {
+            tb_model m;
+            blob_t b;
+            int64_t **ref;
+            uint8_t q[128];
+            uint32_t i, numel, half;
+            g_rng = 0x51ED270Bu * (uint32_t)(seed + 1);
+            random_couple_net(&m, seed % 2);
+            b = build(&m);
+            numel = (uint32_t)m.t[0].dims[0] * m.t[0].dims[1] * m.t[0].dims[2];
+            for (i = 0; i < numel; i++)
+                q[i] = (uint8_t)rnd_in(0, 255);
+            ref = ref_alloc(&m);
+            ref_eval(&m, q, (int)Ts[ti], ref);
+            sprintf(what, "random couple net seed %d T %u", seed, Ts[ti]);
+            expect_both(&b, Ts[ti], q, numel, ref[m.output], 6, what);
+            /* the couplings really add counts to their targets (the test has teeth) */
+            half = (uint32_t)m.t[1].dims[0] * m.t[1].dims[1] * m.t[1].dims[2] / 2u;
+            for (i = 0; i < half; i++) {
+                moved += ref[2][i] != ref[1][i];
+                cases++;
+            }
+            ref_free(ref);
+            free(b.p);
+            tb_free(&m);
+        }
+    }
+    CHECK(moved > cases / 10, "couplings change their targets: %d of %d", moved, cases);
+}
+
+static blob_t couple_variant(int variant, void (*edit)(tb_model *))
+{
+    tb_model m;
+    blob_t b;
+    g_rng = 0xAB1Eu;
+    random_couple_net(&m, variant);
+    if (edit)
+        edit(&m);
+    b = build(&m);
+    tb_free(&m);
+    return b;
+}
+
+/* Edits of the random couple nets (layer 1 is the first COUPLE). */
+static void e_neuron_none(tb_model *m) { m->l[1].neuron = ESNN_NEURON_NONE; }
+static void e_reads_input(tb_model *m) { m->l[1].in0 = 0; }
+static void e_conv_even(tb_model *m) { tb_geom(m, 1, 2, 3, 1, 1, 0, 1, 1, 1); }
+static void e_conv_stride(tb_model *m) { tb_geom(m, 1, 3, 3, 2, 1, 1, 1, 1, 1); }
+static void e_conv_pads(tb_model *m) { tb_geom(m, 1, 3, 3, 1, 1, 1, 0, 1, 2); }
+static void e_dense_geo(tb_model *m) { tb_geom(m, 1, 1, 1, 1, 1, 0, 0, 0, 0); }
+static void e_flag_bit0(tb_model *m) { m->l[1].flags |= ESNN_LF_RESET_ZERO; }
+static void e_flag_dense(tb_model *m) { m->l[0].flags = ESNN_LF_TARGET_HI; }
+static void e_out_shape(tb_model *m) { m->t[2].dims[0] = 38; }
+static void e_minor3(tb_model *m) { m->version_minor = 3; }
+static void e_wlen(tb_model *m) { m->l[1].len[0] -= 1u; }
+static void e_shift_len(tb_model *m) { m->l[1].len[2] = 40; }
+static void e_overlap(tb_model *m) { m->t[2].arena_offset = m->t[1].arena_offset; }
+/* bias of the last target channel: 63 * |b| >= 2^31 */
+static void e_bias(tb_model *m) { tb_put32(m->data + m->l[1].off[1] + 4u * 19u, 40000000u); }
+
+static void e_two_readers(tb_model *m)
+{
+    /* t1 read by the COUPLE (layer 1) and by a second readout layer */
+    int o = tb_add_tensor(m, ESNN_DTYPE_I32, 1, 6, 1, 1);
+    int l = tb_add_layer(m, ESNN_OP_DENSE, ESNN_NEURON_NONE, 1, -1, o);
+    rand_params(m, l, 6 * 40, 10, 10, 0, 0);
+    m->output = 6;
+}
+
+static void e_two_couples(tb_model *m)
+{
+    /* layer 2 (COUPLE) reads t1 like layer 1: two COUPLE readers */
+    m->l[2].in0 = 1;
+}
+
+static void e_odd(tb_model *m)
+{
+    /* 39 channels: stem, couple and readout rebuilt around an odd width */
+    int8_t w[40 * 40];
+    int32_t b[40];
+    uint8_t s[40];
+    memset(w, 1, sizeof w);
+    memset(b, 0, sizeof b);
+    memset(s, 4, sizeof s);
+    tb_free(m);
+    tb_init(m);
+    tb_add_tensor(m, ESNN_DTYPE_U8, 1, 8, 1, 1);
+    tb_add_tensor(m, ESNN_DTYPE_U8, 1, 39, 1, 1);
+    tb_add_tensor(m, ESNN_DTYPE_U8, 1, 39, 1, 1);
+    tb_add_layer(m, ESNN_OP_DENSE, ESNN_NEURON_IF, 0, -1, 1);
+    tb_weights(m, 0, w, 39 * 8);
+    tb_bias(m, 0, b, 39);
+    tb_shift(m, 0, s, 39);
+    tb_add_layer(m, ESNN_OP_COUPLE, ESNN_NEURON_IF, 1, -1, 2);
+    tb_weights(m, 1, w, 19 * 19);
+    tb_bias(m, 1, b, 19);
+    tb_shift(m, 1, s, 19);
+}
+
+static void test_couple_hostile(void)
+{
+    static const struct {
+        int variant;
+        void (*edit)(tb_model *);
+        esnn_status want;
+        const char *what;
+    } cases[] = {
+        {0, NULL, ESNN_OK, "couple mlp valid"},
+        {1, NULL, ESNN_OK, "couple cnn valid"},
+        {0, e_odd, ESNN_ERR_SHAPE, "odd channel count"},
+        {0, e_neuron_none, ESNN_ERR_OP, "COUPLE with neuron NONE"},
+        {0, e_flag_bit0, ESNN_ERR_RESERVED, "COUPLE with RESET_ZERO"},
+        {0, e_flag_dense, ESNN_ERR_RESERVED, "TARGET_HI on DENSE"},
+        {0, e_reads_input, ESNN_ERR_GRAPH, "COUPLE reads the network input"},
+        {0, e_two_readers, ESNN_ERR_GRAPH, "COUPLE input read by a DENSE too"},
+        {0, e_two_couples, ESNN_ERR_GRAPH, "COUPLE input read by two COUPLEs"},
+        {0, e_bias, ESNN_ERR_OVERFLOW, "COUPLE bias overflow (last target channel)"},
+        {0, e_dense_geo, ESNN_ERR_RESERVED, "kernel bytes on a rank-1 COUPLE"},
+        {0, e_out_shape, ESNN_ERR_SHAPE, "output shape != input shape"},
+        {0, e_minor3, ESNN_ERR_VERSION, "format 1.3"},
+        {0, e_wlen, ESNN_ERR_SHAPE, "weights (C/2)^2 - 1 bytes"},
+        {0, e_shift_len, ESNN_ERR_SHAPE, "C shifts instead of C/2"},
+        {0, e_overlap, ESNN_ERR_GRAPH, "COUPLE input and output overlap"},
+        {1, e_conv_even, ESNN_ERR_SHAPE, "even conv kernel"},
+        {1, e_conv_stride, ESNN_ERR_SHAPE, "conv stride 2"},
+        {1, e_conv_pads, ESNN_ERR_SHAPE, "conv not 'same'"},
+    };
+    esnn_diag d;
+    uint32_t i;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        blob_t b = couple_variant(cases[i].variant, cases[i].edit);
+        EXPECT_ST(esnn_validate(b.p, b.n, NULL, &d), cases[i].want, cases[i].what);
+        if (cases[i].edit == e_bias)
+            CHECK(d.layer == 1 && d.expected == 0x7FFFFFFFu, "couple overflow diag layer %d",
+                  d.layer);
+        if (cases[i].edit == e_two_couples || cases[i].edit == e_two_readers)
+            CHECK(d.tensor == 1 && d.actual == 2u, "readers diag tensor %d actual %u",
+                  d.tensor, d.actual);
+        free(b.p);
+    }
+    {   /* COUPLE in a 1.1 blob, and in a causal blob */
+        blob_t b = couple_variant(0, NULL);
+        tb_put16(b.p + 6, 1);
+        tb_fix_crc(b.p);
+        EXPECT_ST(esnn_validate(b.p, b.n, NULL, &d), ESNN_ERR_OP, "COUPLE in a 1.1 blob");
+        tb_put16(b.p + 6, 2);
+        tb_put16(b.p + 26, ESNN_HDR_CAUSAL);
+        tb_fix_crc(b.p);
+        EXPECT_ST(esnn_validate(b.p, b.n, NULL, &d), ESNN_ERR_OP, "COUPLE in a causal blob");
+        CHECK(d.layer == 1, "causal COUPLE diag layer %d", d.layer);
+        free(b.p);
+    }
+    {   /* a sum pool of a COUPLE output: per-step maximum 255, refused per call */
+        tb_model m;
+        blob_t b;
+        uint32_t need;
+        int p;
+        couple_wrap_model(&m);
+        p = tb_add_tensor(&m, ESNN_DTYPE_U8, 3, 2, 1, 1);
+        tb_geom(&m, tb_add_layer(&m, ESNN_OP_SUMPOOL2D, ESNN_NEURON_NONE, 4, -1, p), 2, 2, 2,
+                2, 0, 0, 0, 0);
+        b = build(&m);
+        EXPECT_ST(esnn_validate(b.p, b.n, NULL, &d), ESNN_OK, "pool of a COUPLE validates");
+        EXPECT_ST(esnn_arena_bytes(b.p, b.n, ESNN_MODE_TSTEP, 1, &need, &d), ESNN_ERR_STEPS,
+                  "pool of a COUPLE output");
+        CHECK(d.layer == 4 && d.actual == 1020u, "pool diag layer %d actual %u", d.layer,
+              d.actual);
+        free(b.p);
+        tb_free(&m);
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "--write-bench-blob") == 0)
         return write_bench_blob(argv[2]);
     if (argc == 3 && strcmp(argv[1], "--write-blob") == 0)
         return write_blob(argv[2]);
+    if ((argc == 3 || argc == 4) && strcmp(argv[1], "--write-couple-blob") == 0)
+        return save_blob(argv[2], couple_variant(argc == 4 ? atoi(argv[3]) : 1, NULL));
     test_crc_and_strings();
     test_dense_if();
     test_conv2d();
@@ -1163,6 +1565,10 @@ int main(int argc, char **argv)
     test_lif();
     test_causal_neurons();
     test_causal_flags();
+    test_couple_toy();
+    test_couple_wrap();
+    test_random_couple_nets();
+    test_couple_hostile();
     test_random_nets();
     test_malformed_header();
     test_malformed_tables();

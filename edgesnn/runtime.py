@@ -198,6 +198,35 @@ class Model:
             return np.frombuffer(ffi.buffer(out.data, nbytes), dtype=dtype).copy()
         return call
 
+    # ---- fine-tuning ----------------------------------------------------------
+    def finetune_memory(self, trainable: str = "head", mode: str = "reversible",
+                        steps: int | None = None, momentum: float = 0.9,
+                        verify: bool = False) -> dict:
+        """Exact arena bytes a fine-tuning configuration needs, before it starts:
+        {"arena_bytes", "persistent_bytes", "scratch_bytes"}."""
+        from .finetune import TrainConfig
+        return TrainConfig(self, trainable=trainable, mode=mode, steps=steps, momentum=momentum,
+                           verify=verify).need
+
+    def finetune(self, X, y, epochs: int = 5, lr: float | None = None, trainable: str = "head",
+                 mode: str = "reversible", **kw):
+        """Fine-tune this model on labelled samples with the C engine; afterwards the
+        model runs (and `save` writes) the re-quantised weights.
+
+        trainable: "head" (last layer), "bias" (all biases) or "all"; lr: None picks
+        finetune.DEFAULT_LR[trainable] (normalised units); mode: "reversible"
+        (activation memory independent of depth and T) or "stored" (ordinary backprop,
+        the baseline). Other options: batch, momentum, steps, surrogate ("sigmoid" or
+        "atan"), slope, shuffle, seed, verify (check every reconstruction), quantized,
+        validation=(X, y), progress=callable(row). Returns a FinetuneResult with
+        per-epoch loss/accuracy (`history`) and the memory peaks (`memory`).
+        """
+        from .finetune import finetune
+        res = finetune(self, X, y, epochs=epochs, lr=lr, trainable=trainable, mode=mode, **kw)
+        new = Model(res.blob, source=self.source, arena_limit=self.arena_limit)
+        self.__dict__.update(new.__dict__)
+        return res
+
     def save(self, path: str) -> None:
         tmp = f"{path}.tmp"
         with open(tmp, "wb") as f:

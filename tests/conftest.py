@@ -71,3 +71,14 @@ def blob_variant(blob: bytes, default_steps: int) -> bytes:
     total = struct.unpack_from("<I", b, 8)[0]
     struct.pack_into("<I", b, 12, zlib.crc32(bytes(b[16:total])))
     return bytes(b)
+
+
+@pytest.fixture(scope="session")
+def reversible_blobs(digits):
+    """name -> .esnn bytes of a reversible MLP (3 blocks) and CNN (2 blocks), format 1.2."""
+    from edgesnn.build import reversible_cnn, reversible_mlp
+    from edgesnn.pack import pack_graph
+    x_tr = digits[0][:300]
+    graphs = {"rev_mlp": reversible_mlp((1, 8, 8), width=32, blocks=3, seed=1),
+              "rev_cnn": reversible_cnn((1, 8, 8), channels=8, blocks=2, seed=2)}
+    return {name: pack_graph(g, x_tr, steps=16, name=name)[0] for name, g in graphs.items()}

@@ -23,7 +23,7 @@ extern "C" {
 #endif
 
 #define ESNN_VERSION_MAJOR 1
-#define ESNN_VERSION_MINOR 1
+#define ESNN_VERSION_MINOR 2
 #define ESNN_RUNTIME_VERSION "0.1.0"
 
 #define ESNN_HEADER_BYTES 64u
@@ -46,6 +46,9 @@ extern "C" {
 #define ESNN_LF_STRICT 0x02u       /* spike when u > theta instead of u >= theta */
 #define ESNN_LF_DELAYED 0x04u      /* reset one step late (snnTorch reset_delay=True) */
 #define ESNN_LF_KNOWN 0x07u
+/* Layer flag of COUPLE layers (format 1.2): the target is the second channel half
+ * (y2 = x2 + G(x1)); clear, the first (y1 = x1 + F(x2)). */
+#define ESNN_LF_TARGET_HI 0x08u
 
 /* Status codes: 0 is success, every failure is negative and specific. */
 typedef enum {
@@ -69,7 +72,11 @@ typedef enum {
     ESNN_ERR_STEPS = -17,          /* steps outside 1..63 or too many for a sum pool */
     ESNN_ERR_MODE = -18,           /* mode not possible for this blob (one-step with LIF/LI/sequence) */
     ESNN_ERR_INPUT_SIZE = -19,     /* input length differs from the input tensor */
-    ESNN_ERR_STATE = -20           /* model not initialised or nothing invoked yet */
+    ESNN_ERR_STATE = -20,          /* model not initialised or nothing invoked yet */
+    ESNN_ERR_LABEL = -21,          /* training label outside 0..classes-1 */
+    ESNN_ERR_DIVERGED = -22,       /* training produced NaN/inf (learning rate too large) */
+    ESNN_ERR_CONFIG = -23,         /* bad training configuration (lr, momentum, mode...) */
+    ESNN_ERR_TRAIN = -24           /* this blob cannot be fine-tuned (op, neuron or graph) */
 } esnn_status;
 
 typedef enum {
@@ -78,7 +85,10 @@ typedef enum {
 } esnn_mode;
 
 typedef enum { ESNN_DTYPE_U8 = 1, ESNN_DTYPE_I32 = 2 } esnn_dtype;
-typedef enum { ESNN_OP_DENSE = 1, ESNN_OP_CONV2D = 2, ESNN_OP_SUMPOOL2D = 3, ESNN_OP_ADD = 4 } esnn_op;
+typedef enum {
+    ESNN_OP_DENSE = 1, ESNN_OP_CONV2D = 2, ESNN_OP_SUMPOOL2D = 3, ESNN_OP_ADD = 4,
+    ESNN_OP_COUPLE = 5  /* reversible additive coupling (format 1.2): one half of a block */
+} esnn_op;
 typedef enum {
     ESNN_NEURON_NONE = 0, ESNN_NEURON_IF = 1, ESNN_NEURON_LIF = 2,
     ESNN_NEURON_LI = 3  /* leaky integrator readout (causal blobs): I32 membrane after step T */
@@ -165,6 +175,115 @@ esnn_status esnn_output_argmax(const esnn_model *m, uint32_t *index);
 
 
 /* ======================================================================== *
+ * On-device fine-tuning (docs/training.md). Rate-driven (non-CAUSAL) blobs whose
+ * layers form a chain of DENSE/CONV2D/SUMPOOL2D/COUPLE with IF neurons and a NONE
+ * (I32) readout. The forward pass is the inference arithmetic; the backward pass
+ * uses float32 (soft-float on cores without an FPU). Everything lives in one
+ * caller-owned arena: a working copy of the blob and the trained parameters'
+ * master copies, gradients and momentum (persistent), then the activations kept
+ * for the backward pass (scratch).
+ * ======================================================================== */
+typedef enum {
+    ESNN_TRAIN_REVERSIBLE = 0, /* keep layer inputs only; reconstruct COUPLE inputs, replay membranes */
+    ESNN_TRAIN_STORED = 1      /* baseline: store every activation (spikes and membranes of every step) */
+} esnn_train_mode;
+
+typedef enum {
+    ESNN_TRAIN_HEAD = 0,  /* weights and biases of the last weighted layer */
+    ESNN_TRAIN_BIAS = 1,  /* biases of every weighted layer */
+    ESNN_TRAIN_ALL = 2    /* every weight and bias */
+} esnn_trainable;
+
+typedef enum {
+    ESNN_SURROGATE_SIGMOID = 0, /* slope * sig(slope x) * (1 - sig(slope x)), default slope 4 */
+    ESNN_SURROGATE_ATAN = 1     /* (alpha/2) / (1 + (pi/2 * alpha * x)^2), default alpha 2 */
+} esnn_surrogate;
+
+typedef struct {
+    uint8_t mode;         /* esnn_train_mode */
+    uint8_t trainable;    /* esnn_trainable */
+    uint8_t surrogate;    /* esnn_surrogate */
+    uint8_t verify;       /* 1: reversible mode also stores everything and checks every
+                             reconstructed input and replayed membrane (debug; needs the
+                             stored mode's arena on top) */
+    uint16_t steps;       /* T, 0 = the blob's default */
+    uint16_t batch;       /* samples per update (mini-batch), 0 = 1 */
+    float lr;             /* learning rate, in units of each layer's threshold (docs/training.md) */
+    float momentum;       /* 0 <= momentum < 1 */
+    float slope;          /* surrogate shape parameter, 0 = default */
+    float logit_scale;    /* logits = output current * logit_scale; 0 = 1 / (64 T) */
+} esnn_train_config;
+
+typedef struct {
+    uint32_t arena_bytes;      /* persistent_bytes + scratch_bytes: what init needs */
+    uint32_t persistent_bytes; /* blob copy, trained parameters, gradients, momentum */
+    uint32_t scratch_bytes;    /* activations kept for the backward pass, gradient buffers */
+    uint32_t persistent_peak;  /* measured high-water marks of the two regions (bytes from */
+    uint32_t scratch_peak;     /* each region's start to its last byte ever written) */
+    uint32_t samples;          /* samples trained since init */
+    uint32_t updates;          /* parameter updates applied */
+    uint32_t correct;          /* training samples whose forward pass was right */
+    uint32_t saturated;        /* parameter values clamped to int8 / the overflow rule */
+    uint32_t verify_checks;    /* verify mode: values compared */
+    uint32_t verify_mismatches;
+    float loss_sum;            /* sum of the samples' cross-entropy losses */
+    float last_loss;
+} esnn_train_stats;
+
+/* Caller-owned trainer state; fields are private. */
+typedef struct {
+    esnn_train_config cfg;
+    esnn_train_stats stats;
+    uint8_t *arena;
+    uint32_t arena_len;
+    uint8_t *blob;              /* the working copy, inside the arena */
+    uint32_t blob_len;
+    uint32_t T, classes, pending;
+    uint32_t first_bwd;         /* earliest layer the backward pass reaches */
+    uint32_t t_off[ESNN_MAX_TENSORS];  /* arena region of each tensor */
+    uint32_t p_off[ESNN_MAX_LAYERS];   /* parameter block of each trained layer (or ~0) */
+    uint32_t s_off[ESNN_MAX_LAYERS];   /* stored membranes and spikes of each IF layer (or ~0) */
+    uint32_t x_off[ESNN_MAX_LAYERS];   /* saved input of each COUPLE layer (or ~0) */
+    uint32_t cur_off, d0_off, d1_off, da_off, scratch_off;
+    uint8_t ready;
+    uint8_t failed;             /* a diverged update: only esnn_train_init again helps */
+} esnn_trainer;
+
+/* Exact arena bytes (and the persistent/scratch split) that esnn_train_init needs for
+ * this blob and configuration; fills need->arena_bytes/persistent_bytes/scratch_bytes. */
+esnn_status esnn_train_arena_bytes(const uint8_t *blob, uint32_t len, const esnn_train_config *cfg,
+                                   esnn_train_stats *need, esnn_diag *diag);
+
+/* Validate blob and configuration, copy the blob into the arena (16-byte aligned) and
+ * set up the trained parameters. The caller's blob is never written. */
+esnn_status esnn_train_init(esnn_trainer *tr, const uint8_t *blob, uint32_t len,
+                            const esnn_train_config *cfg, uint8_t *arena, uint32_t arena_len,
+                            esnn_diag *diag);
+
+/* One labelled sample (input_numel quantised bytes): forward, loss, backward, gradient
+ * accumulation; every cfg.batch samples the parameters are updated. */
+esnn_status esnn_train_sample(esnn_trainer *tr, const uint8_t *input, uint32_t input_len,
+                              uint32_t label, esnn_diag *diag);
+
+/* Apply the update of a partial mini-batch (no-op when nothing is pending). */
+esnn_status esnn_train_flush(esnn_trainer *tr, esnn_diag *diag);
+
+/* Counters and the measured memory high-water marks. */
+esnn_status esnn_train_get_stats(const esnn_trainer *tr, esnn_train_stats *st);
+
+/* The gradient accumulated since the last update for layer `layer`: d loss / d W and
+ * d loss / d b in integer units (summed over the pending samples). NULL/0 for a
+ * section that is not trained. */
+esnn_status esnn_train_grad(const esnn_trainer *tr, uint32_t layer, const float **gw, uint32_t *nw,
+                            const float **gb, uint32_t *nb);
+
+/* The fine-tuned model: the working blob with a fresh CRC, re-validated. It lives in
+ * the arena (valid until the next sample or init); copy it out to keep it. */
+esnn_status esnn_train_result(esnn_trainer *tr, const uint8_t **blob, uint32_t *len,
+                              esnn_diag *diag);
+
+
+/* ======================================================================== *
  * Device side of the serial protocol (docs/protocol.md): the firmware main
  * loop shared by every board. The board supplies flash, arena, a byte sink
  * and optionally a tick counter; it feeds received bytes to esnn_device_rx.
@@ -197,9 +316,16 @@ typedef struct {
     uint32_t (*ticks)(void *ctx); /* may be NULL */
     void *ticks_ctx;
     uint8_t tick_kind;       /* esnn_tick_kind */
+    /* Measured memory high-water marks for STATS (may be NULL: reported as 0):
+     * out[0] stack bytes used at most, out[1] stack size, out[2] arena bytes touched. */
+    void (*peaks)(void *ctx, uint32_t *out);
+    void *peaks_ctx;
 } esnn_board;
 
-/* Caller-owned device state (static on an MCU; about 3.5 KB). Fields are private. */
+#define ESNN_DEVICE_COUNTERS 12u  /* STATS counters the device keeps (docs/protocol.md) */
+
+/* Caller-owned device state (static on an MCU; about 4.5 KB, 1.2 KB of it the
+ * fine-tuning trainer). Fields are private. */
 typedef struct {
     esnn_board board;
     esnn_model model;
@@ -217,13 +343,18 @@ typedef struct {
     uint8_t session_open;
     uint8_t session_slot;
     uint32_t session_size, session_crc, session_next;
-    uint32_t stats[10];          /* STATS counters, in protocol order */
+    uint32_t stats[ESNN_DEVICE_COUNTERS]; /* STATS counters, in protocol order */
     uint32_t warm;               /* ESNN_DEVICE_WARM after an init: a re-init (RESET)
                                     keeps the counters and increments boots */
     uint8_t slot_ok[2];          /* slot passed the full boot check (section 5) */
     uint8_t arena_q_valid;       /* cached arena need of the last (mode, steps) */
     uint8_t arena_q_mode;
     uint32_t arena_q_steps, arena_q_bytes;
+    /* fine-tuning session (FINETUNE_*): a trainer on the active model, in board.arena */
+    uint8_t ft_open;             /* a session is open: INFER and UPLOAD_BEGIN answer BUSY */
+    uint8_t ft_base;             /* the active slot the session started from */
+    int16_t ft_error;            /* esnn_status of a failure that ended the session's use */
+    esnn_trainer trainer;
 } esnn_device;
 
 #define ESNN_DEVICE_WARM 0x57A2B007u

@@ -25,6 +25,10 @@ const char *esnn_status_str(esnn_status s)
     case ESNN_ERR_MODE: return "mode not possible for this blob";
     case ESNN_ERR_INPUT_SIZE: return "input length differs from the input tensor";
     case ESNN_ERR_STATE: return "model not initialised or nothing invoked yet";
+    case ESNN_ERR_LABEL: return "label out of range";
+    case ESNN_ERR_DIVERGED: return "training diverged (NaN or infinity)";
+    case ESNN_ERR_CONFIG: return "bad training configuration";
+    case ESNN_ERR_TRAIN: return "this model cannot be fine-tuned";
     }
     return "unknown status";
 }

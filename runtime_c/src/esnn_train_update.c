@@ -1,0 +1,166 @@
+/* esnn_train_update.c - SGD with momentum on the trained parameters, then
+ * re-quantisation into the working blob (docs/training.md, "Update").
+ *
+ * Gradients are accumulated in integer units (d loss / d W_q). The step is taken in
+ * each layer's normalised units, w^ = W_q * m_in / 2^k and b^ = b_q / 2^k, in which the
+ * neuron computes u / theta = b^ + sum w^ * x^ with x^ = input total / (T * m_in) in
+ * [0, 1] (m_in: the input's largest per-step value), so one learning rate suits every
+ * layer whatever its threshold; a convolution's step is averaged over its output
+ * positions (its gradient sums over all of them), so the rate also suits conv and dense
+ * layers alike. The readout uses 2^k = 1 / (T * logit_scale). Float
+ * masters keep what rounding drops; the blob gets round(master), clamped to the int8
+ * range [-127, 127] and, for biases, to what the overflow rule of format.md allows.
+ * Every clamp is counted in stats.saturated: nothing wraps. */
+#include "esnn_train_internal.h"
+
+#define W_LIMIT 127.0f
+
+static void wr_i32(uint8_t *p, int32_t v)
+{
+    const uint32_t u = (uint32_t)v;
+    p[0] = (uint8_t)u;
+    p[1] = (uint8_t)(u >> 8);
+    p[2] = (uint8_t)(u >> 16);
+    p[3] = (uint8_t)(u >> 24);
+}
+
+/* The largest per-step value of every U8 tensor (format.md 5): 255 for the input,
+ * 1 for spikes, kh*kw times its input for a sum pool; COUPLE outputs count as spikes. */
+static void step_max(const esnn_trainer *tr, const esnn_hdr *h, float *m)
+{
+    esnn_ldesc l;
+    uint32_t i;
+    m[h->input_tensor] = 255.0f;
+    for (i = 0; i < h->num_layers; i++) {
+        esnn_read_layer(tr->blob, h, i, &l);
+        m[l.out] = l.op == ESNN_OP_SUMPOOL2D ? (float)(l.kh * l.kw) * m[l.in0] : 1.0f;
+    }
+}
+
+static int all_finite(const float *g, uint32_t n)
+{
+    uint32_t j;
+    for (j = 0; j < n; j++)
+        if (!esnn_finitef(g[j]))
+            return 0;
+    return 1;
+}
+
+/* One parameter: returns the new master value (NaN when the step diverged). */
+static float step(const esnn_trainer *tr, float *master, float *grad, float *vel, float unit,
+                  float inv)
+{
+    float g = *grad * inv * unit;  /* d loss / d (normalised parameter) */
+    *grad = 0.0f;
+    if (vel) {
+        *vel = tr->cfg.momentum * *vel + g;
+        g = *vel;
+    }
+    return *master - tr->cfg.lr * g * unit;
+}
+
+/* The largest |b| the format.md overflow rule allows next to 255 * sum|W| = w255:
+ * 63 * (w255 + |b|) < 2^31 for a layer reading the network input, else
+ * w255 + 63 * |b| < 2^31. Negative when the weights alone break it. 32-bit only, so
+ * no 64-bit division routine is linked on a Cortex-M. */
+static int32_t bias_limit(uint32_t w255, int analog)
+{
+    const uint32_t max = 0x7FFFFFFFu;
+    if (analog)
+        return w255 > max / 63u ? -1 : (int32_t)(max / 63u - w255);
+    return w255 > max ? -1 : (int32_t)((max - w255) / 63u);
+}
+
+static float clampf(float v, float lim, uint32_t *sat)
+{
+    if (v > lim || v < -lim) {
+        (*sat)++;
+        return v > 0.0f ? lim : -lim;
+    }
+    return v;
+}
+
+static esnn_status update_layer(esnn_trainer *tr, const esnn_hdr *h, uint32_t i, const float *mx,
+                                float inv, esnn_diag *d)
+{
+    const float ls = tr->cfg.logit_scale > 0.0f ? tr->cfg.logit_scale : 1.0f / (64.0f * (float)tr->T);
+    const int last = i + 1u == h->num_layers;
+    esnn_tr_layer L;
+    esnn_tr_params p;
+    uint32_t c, j, cols;
+    esnn_tr_layer_get(tr, h, i, &L);
+    esnn_tr_params_get(tr, i, &L.l, h->num_layers, &p);
+    if (!p.nw && !p.nb)
+        return ESNN_OK;
+    cols = L.l.len[ESNN_SEC_W] / L.chans;
+    inv /= (float)L.plane;  /* a convolution: the mean over its output positions */
+    for (c = 0; c < L.chans; c++) {
+        const float K = last ? 1.0f / ((float)tr->T * ls) : (float)(1ul << esnn_tr_shift(tr, &L, c * L.plane));
+        int8_t *w = (int8_t *)(tr->blob + L.l.off[ESNN_SEC_W] + c * cols);
+        uint32_t wsum = 0;  /* sum |W| <= 127 * 65535: 255 * wsum fits 32 bits */
+        int32_t lim;
+        for (j = 0; j < cols; j++) {
+            if (p.mw) {
+                const uint32_t k = c * cols + j;
+                float m = step(tr, p.mw + k, p.gw + k, p.vw ? p.vw + k : NULL, K / mx[L.l.in0], inv);
+                if (m != m)
+                    return esnn_fail(d, ESNN_ERR_DIVERGED, (int32_t)i, -1, c, j);
+                p.mw[k] = m = clampf(m, W_LIMIT, &tr->stats.saturated);
+                w[j] = (int8_t)esnn_roundf(m);
+            }
+            wsum += (uint32_t)(w[j] < 0 ? -w[j] : w[j]);
+        }
+        if (!p.mb)
+            continue;
+        lim = bias_limit(255u * wsum, L.analog);
+        if (lim < 0)
+            return esnn_fail(d, ESNN_ERR_OVERFLOW, (int32_t)i, L.l.out, 0x7FFFFFFFu, 0);
+        {
+            float m = step(tr, p.mb + c, p.gb + c, p.vb ? p.vb + c : NULL, K, inv);
+            int32_t q;
+            if (m != m)
+                return esnn_fail(d, ESNN_ERR_DIVERGED, (int32_t)i, -1, c, 0xFFFFFFFFu);
+            m = clampf(m, (float)lim, &tr->stats.saturated);
+            if (m >= (float)lim || m <= -(float)lim) {
+                q = m > 0.0f ? lim : -lim;
+            } else {  /* |m| < lim < 2^31: truncate, then round half away from zero */
+                const int32_t t = (int32_t)m;
+                const float fr = m - (float)t;
+                q = t + (fr >= 0.5f) - (fr <= -0.5f);
+            }
+            p.mb[c] = m;
+            wr_i32(tr->blob + L.l.off[ESNN_SEC_B] + 4u * c, q);
+        }
+    }
+    return ESNN_OK;
+}
+
+esnn_status esnn_tr_update(esnn_trainer *tr, const esnn_hdr *h, esnn_diag *d)
+{
+    float mx[ESNN_MAX_TENSORS];
+    uint32_t i;
+    esnn_status s;
+    if (!tr->pending)
+        return ESNN_OK;
+    step_max(tr, h, mx);
+    for (i = tr->first_bwd; i < h->num_layers; i++) {  /* nothing is applied on NaN/inf */
+        esnn_ldesc l;
+        esnn_tr_params p;
+        esnn_read_layer(tr->blob, h, i, &l);
+        esnn_tr_params_get(tr, i, &l, h->num_layers, &p);
+        if ((p.gw && !all_finite(p.gw, p.nw)) || (p.gb && !all_finite(p.gb, p.nb))) {
+            tr->failed = 1;
+            return esnn_fail(d, ESNN_ERR_DIVERGED, (int32_t)i, -1, 0, 0);
+        }
+    }
+    for (i = tr->first_bwd; i < h->num_layers; i++) {
+        s = update_layer(tr, h, i, mx, 1.0f / (float)tr->pending, d);
+        if (s != ESNN_OK) {
+            tr->failed = 1;  /* the working copy is half updated: refuse to go on */
+            return s;
+        }
+    }
+    tr->pending = 0;
+    tr->stats.updates++;
+    return ESNN_OK;
+}

@@ -496,7 +496,7 @@ class QemuBoard(_BoardProcess):
     def peaks(self) -> dict:
         """The last stack and arena high-water marks the firmware reported (bytes):
         {"stack_peak", "stack_bytes", "arena_peak", "arena_bytes"}; {} before any
-        inference."""
+        inference or fine-tuning request (STATS reports the same marks over the link)."""
         import re
         found = re.findall(r"stack_peak=(\d+)/(\d+) arena_peak=(\d+)/(\d+)", self.log_text())
         if not found:

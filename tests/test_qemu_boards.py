@@ -1,8 +1,9 @@
 """The QEMU-emulated Cortex-M boards (boards/<name>/, boards/cortexm/), end to end:
 build the firmware with arm-none-eabi-gcc, boot it in qemu-system-arm, flash the
 default model over the emulated UART, validate 200 digits bit-exact against the host
-runtime, pull the model back, deterministic instruction counts, memory fit on the
-64 KB lm3s6965evb, and crashes reported with the board's last words.
+runtime, pull the model back, deterministic instruction counts, fine-tuning on the
+board (soft-float Cortex-M3/M4) bit-identical to the host's, memory fit (inference and
+fine-tuning) on the 64 KB lm3s6965evb, and crashes reported with the board's last words.
 
 These tests FAIL (they do not skip) without qemu-system-arm and arm-none-eabi-gcc:
 CI installs them with tools/install.sh."""
@@ -94,7 +95,44 @@ def test_reset_keeps_the_ram_flash(qboard, default_model, digits):
                               default_model.outputs(digits[2][:3]))
 
 
-def test_lm3s6965evb_fits_64k_ram(toolchain, default_model, digits):
+@pytest.fixture(scope="module")
+def shifted():
+    from edgesnn.shifts import shifted_split
+    x, y, _, _ = shifted_split("gain", n_train=100)
+    return x, y
+
+
+def _host_finetune(x, y, **kw):
+    m = edgesnn.load_default()
+    res = m.finetune(x, y, **kw)
+    return m.blob, res
+
+
+def test_finetune_on_the_board_equals_the_host(qboard, default_model, shifted):
+    """Soft-float fine-tuning on the Cortex-M core gives the host's weights bit for bit:
+    the classifier head (2 epochs) and every bias (backward through every layer)."""
+    x, y = shifted
+    with edgesnn.connect(qboard.url, timeout=TIMEOUT) as board:
+        board.flash(default_model, progress=False)
+        head = board.finetune(x[:20], y[:20], epochs=2, trainable="head", batch=2)
+        pulled = board.pull()
+        board.flash(default_model, progress=False)
+        bias = board.finetune(x[20:30], y[20:30], epochs=1, trainable="bias", seed=4)
+        assert board.info()["session"] is None
+        after = board.infer(x[:3])
+        board.flash(default_model, progress=False)  # as the other tests expect
+    want_head, hres = _host_finetune(x[:20], y[:20], epochs=2, trainable="head", batch=2)
+    want_bias, bres = _host_finetune(x[20:30], y[20:30], epochs=1, trainable="bias", seed=4)
+    assert pulled == head.blob == want_head
+    assert bias.blob == want_bias != default_model.blob
+    assert head.history == hres.history and bias.history == bres.history
+    assert head.memory == hres.memory and bias.memory == bres.memory
+    assert head.tick_kind == "instructions" and bias.ticks > head.ticks > 0
+    assert np.array_equal(after.outputs, edgesnn.load(want_bias).outputs(x[:3]))
+    qboard.check()
+
+
+def test_lm3s6965evb_fits_64k_ram(toolchain, default_model, digits, shifted):
     elf = build_firmware("lm3s6965evb")
     out = subprocess.run(["arm-none-eabi-size", "-A", elf], capture_output=True, text=True,
                          check=True).stdout
@@ -115,6 +153,28 @@ def test_lm3s6965evb_fits_64k_ram(toolchain, default_model, digits):
             board.infer(digits[2][:2], mode="tstep", steps=8)  # T-step fits too
             peaks = q.peaks()
             assert peaks["stack_peak"] < peaks["stack_bytes"] // 2  # ample headroom
+            # fine-tuning in the 64 KB: every trainable subset of the default model
+            x, y = shifted
+            marks = {}
+            for trainable, n in (("head", 8), ("bias", 4), ("all", 4)):
+                board.flash(default_model, progress=False)
+                res = board.finetune(x[:n], y[:n], epochs=1, trainable=trainable)
+                want, hres = _host_finetune(x[:n], y[:n], epochs=1, trainable=trainable)
+                assert res.blob == want and res.memory == hres.memory
+                need = res.memory["arena_bytes"]
+                assert need == default_model.finetune_memory(trainable)["arena_bytes"]
+                assert need <= info["arena_bytes"]
+                bm = res.board_memory
+                assert bm["stack_bytes"] == int(q.layout()["stack"])
+                assert 0 < bm["stack_peak"] < bm["stack_bytes"]
+                assert res.memory["persistent_bytes"] + res.memory["scratch_peak"] <= \
+                    bm["arena_peak"] <= info["arena_bytes"]
+                marks[trainable] = (need, bm["arena_peak"], bm["stack_peak"])
+            st = board.stats()
+            assert st["finetunes_committed"] == 3 and st["stack_peak"] == bm["stack_peak"]
+            print(f"lm3s6965evb fine-tuning (arena need, arena peak, stack peak) of "
+                  f"{info['arena_bytes']} B arena, {bm['stack_bytes']} B stack: {marks}")
+            assert q.peaks()["stack_peak"] == bm["stack_peak"]  # the semihosting log agrees
 
 
 def test_crash_at_boot_is_reported_with_last_words(toolchain):
@@ -136,7 +196,7 @@ def test_crash_mid_session_is_reported_not_hung(toolchain):
             q.check()
 
 
-def test_cli_emulate_board_and_bench(toolchain):
+def test_cli_emulate_board_and_bench(toolchain, tmp_path):
     p = subprocess.Popen([sys.executable, "-m", "edgesnn", "emulate", "--board", "lm3s6965evb",
                           "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -149,6 +209,15 @@ def test_cli_emulate_board_and_bench(toolchain):
                      edgesnn.default_model_path()]) == 0
         assert main(["validate", "--port", info["url"], "--timeout", "2", "-n", "20",
                      edgesnn.default_model_path()]) == 0
+        from edgesnn.shifts import shifted_split
+        x, y, _, _ = shifted_split("gain", n_train=10)
+        data = tmp_path / "ft.npz"
+        np.savez(data, X=x, y=y)
+        assert main(["finetune", "--port", info["url"], "--timeout", "2", str(data),
+                     "--epochs", "1", "-o", str(tmp_path / "new.esnn")]) == 0
+        host = edgesnn.load_default()
+        host.finetune(x, y, epochs=1)
+        assert (tmp_path / "new.esnn").read_bytes() == host.blob
     finally:
         p.terminate()
         p.wait(timeout=10)
@@ -158,3 +227,24 @@ def test_cli_emulate_board_and_bench(toolchain):
     res = json.loads(out.stdout)
     assert res["tick_kind"] == "instructions" and res["deterministic"]
     assert res["onestep_mean"] > 0 and res["tstep_over_onestep"] > 1
+
+
+def test_serve_build_leaves_fine_tuning_out(toolchain, default_model, shifted):
+    """APP=serve (-DESNN_DEVICE_FINETUNE=0): the same protocol without the FINETUNE_*
+    commands, the training engine or soft-float: smaller, and says so in HELLO."""
+    def flash_bytes(elf):
+        out = subprocess.run(["arm-none-eabi-size", "-B", elf], capture_output=True,
+                             text=True, check=True).stdout.splitlines()[1].split()
+        return int(out[0]) + int(out[1])
+    serve, full = build_firmware("lm3s6965evb", app="serve"), build_firmware("lm3s6965evb")
+    assert flash_bytes(full) - flash_bytes(serve) > 8000
+    with QemuBoard("lm3s6965evb", elf=serve) as q, \
+            edgesnn.connect(q.url, timeout=TIMEOUT) as board:
+        assert board.info()["finetune"] is False
+        board.flash(default_model, progress=False)
+        with pytest.raises(EdgesnnError, match="no fine-tuning commands"):
+            board.finetune(shifted[0][:2], shifted[1][:2])
+        from edgesnn.serial import proto
+        status, _ = board.link.transact(proto.FINETUNE_ABORT)
+        assert status == proto.UNKNOWN_CMD
+        assert board.validate(default_model, shifted[0][:5])["agree"] == 5

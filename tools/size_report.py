@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""Firmware sizes of the Cortex-M boards: text/data/bss of three builds per board,
+"""Firmware sizes of the Cortex-M boards: text/data/bss of four builds per board,
 
   noop   the baseline: startup, vector table, fault handler, UART driver, a main that
          echoes the UART (boards/cortexm/noop_main.c)
   infer  inference only: validate + bind a model already in flash, invoke, argmax
          (boards/cortexm/infer_main.c; the model's bytes are not in the binary)
-  full   the shipped firmware: inference + the serial protocol (upload, two slots,
-         read-back, stats), SysTick instruction counter (boards/cortexm/main.c)
+  serve  inference + the serial protocol (upload, two slots, read-back, stats),
+         SysTick instruction counter, without fine-tuning (-DESNN_DEVICE_FINETUNE=0)
+  full   the shipped firmware: serve + on-device fine-tuning (the FINETUNE_* commands,
+         the training engine and the soft-float routines it needs) (boards/cortexm/main.c)
 
 and the framework cost as TFLM measures it: a build's flash bytes (text + data) minus
 the baseline's on the same board. RAM (data + bss) is mostly the board's configured
@@ -27,7 +29,7 @@ sys.path.insert(0, ROOT)
 
 from edgesnn.emulator import QEMU_BOARDS, build_firmware  # noqa: E402
 
-APPS = ["noop", "infer", "full"]
+APPS = ["noop", "infer", "serve", "full"]
 TARGETS = {"infer": 9.7 * 1024, "full": 24 * 1024}  # TFLM's framework cost on Cortex-M3; ours
 
 

@@ -3,9 +3,10 @@
 #   RAM_BYTES  board RAM reported by HELLO       FLASH_BYTES  RAM array for the 2 slots
 #   ARENA_BYTES  arena                           TICK_Q32  instructions per SysTick count (Q32)
 # and includes this file. Targets:
-#   make [OUT=dir] [APP=full|infer|noop] [FAULT=0|1|2]
-# APP=full (default): the protocol firmware; infer: inference only; noop: the baseline
-# for the framework cost. FAULT=1 crashes at boot, FAULT=2 on the first request
+#   make [OUT=dir] [APP=full|serve|infer|noop] [FAULT=0|1|2]
+# APP=full (default): the protocol firmware with on-device fine-tuning; serve: the same
+# without fine-tuning (-DESNN_DEVICE_FINETUNE=0); infer: inference only; noop: the
+# baseline for the framework cost. FAULT=1 crashes at boot, FAULT=2 on the first request
 # (tests of the crash report). The output is $(OUT)/firmware.elf.
 CROSS ?= arm-none-eabi-
 CC := $(CROSS)gcc
@@ -27,24 +28,28 @@ WARN := -Wall -Wextra -Werror
 DEFS := -DBOARD_NAME='"$(BOARD)"' -DBOARD_RAM_BYTES=$(RAM_BYTES)u \
         -DBOARD_FLASH_BYTES=$(FLASH_BYTES)u -DBOARD_ARENA_BYTES=$(ARENA_BYTES)u \
         -DBOARD_TICK_Q32=$(TICK_Q32)u -DCM_FAULT=$(FAULT)
-RT_CFLAGS := -std=c99 -pedantic $(WARN) $(ARCH) $(OPT) -I$(RT)/include -I$(RT)/src
+# runtime defines per APP (serve drops the FINETUNE_* commands and the training engine)
+RT_DEFS_serve := -DESNN_DEVICE_FINETUNE=0
+RT_CFLAGS := -std=c99 -pedantic $(WARN) $(ARCH) $(OPT) -I$(RT)/include -I$(RT)/src \
+             $(RT_DEFS_$(APP))
 CM_CFLAGS := -std=gnu99 $(WARN) $(ARCH) $(OPT) $(DEFS) -I$(CM) -I$(RT)/include
 LDFLAGS := $(ARCH) -Os -flto -nostartfiles -Wl,--gc-sections --specs=nano.specs --specs=nosys.specs \
            -L$(CM) -T$(BOARD_DIR)/board.ld
 
 RT_SRCS := $(sort $(wildcard $(RT)/src/*.c))
 RT_HDRS := $(RT)/include/edgesnn.h $(wildcard $(RT)/src/*.h)
-# the runtime is the same for every APP: one archive per board, shared
-RT_OUT := $(abspath $(OUT)/..)/rt
+# the runtime is the same for every APP but serve: one archive per board, shared
+RT_OUT := $(abspath $(OUT)/..)/$(if $(RT_DEFS_$(APP)),rt-$(APP),rt)
 RT_OBJS := $(patsubst $(RT)/src/%.c,$(RT_OUT)/%.o,$(RT_SRCS))
 RT_LIB := $(RT_OUT)/libedgesnn.a
 
 SRCS_full := $(CM)/startup.c $(CM)/semihost.c $(CM)/cm_io.c $(CM)/systick.c $(CM)/main.c
+SRCS_serve := $(SRCS_full)
 SRCS_infer := $(CM)/startup.c $(CM)/semihost.c $(CM)/cm_io.c $(CM)/infer_main.c
 SRCS_noop := $(CM)/startup.c $(CM)/semihost.c $(CM)/cm_io.c $(CM)/noop_main.c
 SRCS := $(SRCS_$(APP)) $(BOARD_DIR)/board.c
 ifeq ($(SRCS_$(APP)),)
-$(error APP must be full, infer or noop)
+$(error APP must be full, serve, infer or noop)
 endif
 OBJS := $(patsubst %.c,$(OUT)/obj/%.o,$(notdir $(SRCS)))
 ELF := $(OUT)/firmware.elf

@@ -8,9 +8,11 @@
  * At boot the board prints one banner line on the UART (the host launcher waits for
  * it) with its memory layout and a SysTick calibration:
  *   edgesnn-<board> ready ram=.. flash=.. arena=.. stack=.. device=.. calib=N/M
- * After an inference that reaches a new stack or arena high-water mark it writes
+ * After an inference or a fine-tuning request that reaches a new stack or arena
+ * high-water mark it writes
  *   edgesnn-<board>: stack_peak=N/STACK arena_peak=M/ARENA
- * to QEMU's stdout through semihosting (the launcher's log; see docs/boards.md). */
+ * to QEMU's stdout through semihosting (the launcher's log; see docs/boards.md); STATS
+ * reports the same two marks over the protocol. */
 #include "cortexm.h"
 #include "edgesnn.h"
 
@@ -52,6 +54,15 @@ uint32_t cm_painted_peak(const uint8_t *start, uint32_t len)
     while (n > 0u && w[n - 1u] == CM_PAINT)
         n--;
     return n * 4u;
+}
+
+/* esnn_board.peaks: STATS' stack_peak, stack_bytes and arena_peak (painted memory) */
+static void mem_peaks(void *ctx, uint32_t *out)
+{
+    (void)ctx;
+    out[0] = cm_stack_peak();
+    out[1] = cm_stack_size();
+    out[2] = cm_painted_peak(g_arena, sizeof g_arena);
 }
 
 static void tx_uart(void *ctx, const uint8_t *data, uint32_t len)
@@ -108,7 +119,7 @@ static void report_peaks(void)
 int main(void)
 {
     esnn_board b;
-    uint32_t t0, t1, invocations;
+    uint32_t t0, t1, work;
     uint8_t buf[64];
 
     board_init();
@@ -136,6 +147,7 @@ int main(void)
     b.tx = tx_uart;
     b.ticks = cm_ticks;
     b.tick_kind = ESNN_TICKS_INSTRUCTIONS;
+    b.peaks = mem_peaks;
     esnn_device_init(&g_dev, &b);
 
     cm_puts("edgesnn-" BOARD_NAME " ready ram=");
@@ -162,9 +174,10 @@ int main(void)
 #if defined(CM_FAULT) && CM_FAULT == 2  /* test build: crash on the first request */
         __asm volatile("udf #0");
 #endif
-        invocations = g_dev.stats[0];
+        /* invocations + fine-tuned samples + fine-tuning commits (STATS 0, 11, 10) */
+        work = g_dev.stats[0] + g_dev.stats[11] + g_dev.stats[10];
         esnn_device_rx(&g_dev, buf, n);
-        if (g_dev.stats[0] != invocations)
+        if (g_dev.stats[0] + g_dev.stats[11] + g_dev.stats[10] != work)
             report_peaks();
         if (esnn_device_reset_requested(&g_dev))
             esnn_device_init(&g_dev, &b);  /* what a reboot does; the RAM flash stays */

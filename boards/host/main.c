@@ -186,8 +186,8 @@ int main(int argc, char **argv)
         struct pollfd p[2];
         int n = t.fds(&t, p), fresh = 0;
         long got;
-        uint8_t active, session;
-        uint32_t committed, rejected;
+        uint8_t active, session, training;
+        uint32_t committed, rejected, tuned;
         if (poll(p, (nfds_t)n, -1) < 0) {
             if (errno == EINTR)
                 continue;
@@ -208,11 +208,20 @@ int main(int argc, char **argv)
         session = g_dev.session_open;
         committed = g_dev.stats[7];
         rejected = g_dev.stats[8];
+        training = g_dev.ft_open;
+        tuned = g_dev.stats[10];
         esnn_device_rx(&g_dev, buf, (uint32_t)got);
+        if (!training && g_dev.ft_open)
+            host_log("fine-tuning started on slot %u (arena %u bytes)", g_dev.ft_base,
+                     g_dev.trainer.stats.arena_bytes);
+        else if (training && !g_dev.ft_open && g_dev.stats[10] == tuned)
+            host_log("fine-tuning ended without a commit");
+        if (g_dev.stats[10] != tuned)
+            host_log("fine-tuning committed (%u samples trained since boot)", g_dev.stats[11]);
         if (!session && g_dev.session_open)
             host_log("upload started: %u bytes into slot %u", g_dev.session_size,
                      g_dev.session_slot);
-        if (g_dev.stats[7] != committed || g_dev.active != active)
+        if (g_dev.stats[7] != committed || g_dev.stats[10] != tuned || g_dev.active != active)
             log_boot("commit");
         if (g_dev.stats[8] != rejected)
             host_log("upload rejected");

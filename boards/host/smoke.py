@@ -180,7 +180,7 @@ def main():
             print("after kill -9 + restart: model still active")
             # RESET: answered, then the device reboots into the same model
             link.ok(RESET)
-            stats = struct.unpack("<10I", link.ok(STATS))
+            stats = struct.unpack_from("<10I", link.ok(STATS))  # later fields: appended
             assert stats[9] == 2 and link.hello()["active"] == slot, stats
             print("RESET: rebooted, boots =", stats[9])
         link.close()

@@ -9,11 +9,11 @@ import argparse
 import sys
 
 from ..errors import EdgesnnError
-from . import (bench, board_info, demo, emulate, flash, infer, inspect_cmd, pack, ports_cmd,
-               pull, validate)
+from . import (bench, board_info, demo, emulate, finetune, flash, infer, inspect_cmd, pack,
+               ports_cmd, pull, validate)
 
-VERBS = [pack, inspect_cmd, infer, demo, emulate, flash, board_info, validate, pull, ports_cmd,
-         bench]
+VERBS = [pack, inspect_cmd, infer, demo, emulate, flash, board_info, validate, finetune, pull,
+         ports_cmd, bench]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -33,6 +33,8 @@ def run(args) -> int:
     print(f"memory   RAM {kib(info['ram_bytes'])}, arena {kib(info['arena_bytes'])}, "
           f"slot {kib(info['slot_bytes'])}")
     print(f"ticks    {info['tick_kind']}")
+    print(f"features fine-tuning {'yes (edgesnn finetune --port)' if info['finetune'] else 'no'}"
+          + (f"; open session: {info['session']}" if info["session"] else ""))
     for s in info["slots"]:
         print(f"slot {s['slot']}   {slot_line(s, s['slot'] == info['active_slot'])}")
     if info["active_slot"] is None:

@@ -4,11 +4,13 @@
     with edgesnn.connect("socket://127.0.0.1:5555") as board:   # or /dev/ttyACM0
         board.flash("model.esnn")            # upload, commit, verify
         board.infer(x).argmax                # inference on the board
+        board.finetune(X, y, epochs=2)       # fine-tune on the board, commit, read back
 """
 from __future__ import annotations
 
 from ..errors import BoardError, EdgesnnError, LinkTimeout, SerialLinkError
 from .board import Board, Inference, parse_hello
+from .board_finetune import BoardFinetuneResult
 from .link import DEFAULT_RETRIES, DEFAULT_TIMEOUT, Link
 from .ports import list_ports, resolve_port
 
@@ -46,5 +48,6 @@ def connect(url: str = "auto", timeout: float = DEFAULT_TIMEOUT, baudrate: int =
     return board
 
 
-__all__ = ["Board", "BoardError", "Inference", "Link", "LinkTimeout", "SerialLinkError",
+__all__ = ["Board", "BoardError", "BoardFinetuneResult", "Inference", "Link", "LinkTimeout",
+           "SerialLinkError",
            "connect", "list_ports", "open_port", "parse_hello", "resolve_port"]

@@ -51,8 +51,8 @@ def parse_hello(p: bytes) -> dict:
     if len(p) < 58:
         raise EdgesnnError(f"the board's HELLO answer is {len(p)} bytes, too short for "
                            "protocol version 1; is it running edgesnn firmware?")
-    version, major, minor, max_payload, ram, arena, slot_bytes, active, tick = \
-        struct.unpack_from("<HHHHIIIBB", p)
+    version, major, minor, max_payload, ram, arena, slot_bytes, active, tick, session, feat = \
+        struct.unpack_from("<HHHHIIIBBBB", p)
     slots = []
     for i in range(2):
         valid, _, _, gen, length, crc = _SLOT.unpack_from(p, 24 + 16 * i)
@@ -72,6 +72,8 @@ def parse_hello(p: bytes) -> dict:
         "max_payload": max_payload, "ram_bytes": ram, "arena_bytes": arena,
         "slot_bytes": slot_bytes, "active_slot": active_slot,
         "tick_kind": proto.TICK_KINDS.get(tick, f"kind {tick}"), "slots": slots,
+        "session": proto.SESSIONS.get(session, f"kind {session}"),
+        "finetune": bool(feat & proto.FEATURE_FINETUNE),
         "active": slots[active_slot] if active_slot in (0, 1) else None,
         "name": name, "runtime_version": runtime,
     }
@@ -114,10 +116,13 @@ class Board:
         return self._info
 
     def stats(self) -> dict:
+        """STATS: the board's counters and (boards that measure them) its stack and arena
+        high-water marks; fields a board does not send are left out."""
         p = self.link.request(proto.STATS)
-        n = len(proto.STATS_FIELDS)
-        if len(p) < 4 * n:
-            raise EdgesnnError(f"the board's STATS answer is {len(p)} bytes, expected {4 * n}")
+        n = min(len(p) // 4, len(proto.STATS_FIELDS))
+        if n < proto.STATS_FIELDS_V1:
+            raise EdgesnnError(f"the board's STATS answer is {len(p)} bytes, expected at "
+                               f"least {4 * proto.STATS_FIELDS_V1}")
         return dict(zip(proto.STATS_FIELDS, struct.unpack_from(f"<{n}I", p)))
 
     def reset(self) -> dict:
@@ -357,6 +362,44 @@ class Board:
             outs[i], argmax[i], ticks[i] = vals, am, tk
         return Inference(outputs=outs.reshape((n,) + model.output_shape), argmax=argmax,
                          ticks=ticks, seconds=time.perf_counter() - t0)
+
+    # ---- fine-tuning -------------------------------------------------------------
+    def finetune(self, X, y, epochs: int = 5, lr: float | None = None, trainable: str = "head",
+                 mode: str = "reversible", batch: int = 1, momentum: float = 0.9,
+                 steps: int | None = None, surrogate: str = "sigmoid",
+                 slope: float | None = None, shuffle: bool = True, seed: int = 0,
+                 progress=None, quantized: bool = False, verify: bool = False, model=None,
+                 bar: bool = False, sample_timeout: float | None = None):
+        """Fine-tune the board's active model on (X, y) on the board itself.
+
+        The options and their defaults are `Model.finetune`'s, and so are the sample order
+        (`edgesnn.finetune.schedule(n, epochs, shuffle, seed)`) and the configuration, so
+        the new model is bit for bit the one `Model.finetune` computes on the host. The
+        board trains in its own arena (FINETUNE_BEGIN answers ARENA_TOO_SMALL with the
+        need when it does not fit), writes the result to its inactive slot and activates
+        it only when it is completely written and verified; an interruption (cable,
+        reset, power, Ctrl-C) leaves the previous model active.
+
+        `progress`: a callable gets each epoch's row ({"epoch", "loss", "accuracy"}) as
+        on the host; True (or `bar=True`) draws a tqdm bar of samples on stderr. `model`: a local copy of
+        the board's model (else it is read back once). Returns a BoardFinetuneResult:
+        `history`, `memory` (the board's arena need and measured peaks), `blob` (the new
+        model, read back and CRC-checked), `slot`, `generation`, `crc32`, `ticks` and
+        `board_memory` (stack/arena high-water marks where the board measures them).
+        `sample_timeout`: seconds to wait for each sample's answer before retransmitting
+        (default: the link's timeout plus 2 s at first, then plus 3x the board's median
+        time per sample).
+        """
+        from .board_finetune import run
+        self._info = None
+        return run(self, X, y, epochs=epochs, lr=lr, trainable=trainable, mode=mode,
+                   batch=batch, momentum=momentum, steps=steps, surrogate=surrogate,
+                   slope=slope, shuffle=shuffle, seed=seed, verify=verify, quantized=quantized,
+                   progress=progress, bar=bar, model=model, sample_timeout=sample_timeout)
+
+    def finetune_abort(self) -> None:
+        """Close a fine-tuning session the board has open (nothing is written)."""
+        self.link.request(proto.FINETUNE_ABORT)
 
     def validate(self, model, x, steps: int | None = None, mode: str = "onestep",
                  quantized: bool = False, y=None) -> dict:

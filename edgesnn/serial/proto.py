@@ -24,11 +24,17 @@ UPLOAD_COMMIT = 0x12
 UPLOAD_ABORT = 0x13
 INFER = 0x20
 READ_SLOT = 0x30
+FINETUNE_BEGIN = 0x40
+FINETUNE_SAMPLE = 0x41
+FINETUNE_COMMIT = 0x42
+FINETUNE_ABORT = 0x43
 
 COMMAND_NAMES = {
     HELLO: "HELLO", STATS: "STATS", RESET: "RESET", UPLOAD_BEGIN: "UPLOAD_BEGIN",
     UPLOAD_CHUNK: "UPLOAD_CHUNK", UPLOAD_COMMIT: "UPLOAD_COMMIT",
     UPLOAD_ABORT: "UPLOAD_ABORT", INFER: "INFER", READ_SLOT: "READ_SLOT",
+    FINETUNE_BEGIN: "FINETUNE_BEGIN", FINETUNE_SAMPLE: "FINETUNE_SAMPLE",
+    FINETUNE_COMMIT: "FINETUNE_COMMIT", FINETUNE_ABORT: "FINETUNE_ABORT",
 }
 
 # status codes (section 4)
@@ -44,30 +50,43 @@ INVALID_MODEL = 8
 NO_MODEL = 9
 RUNTIME_ERROR = 10
 FLASH_ERROR = 11
+BUSY = 12
+ARENA_TOO_SMALL = 13
 
 STATUS_NAMES = {
     OK: "OK", UNKNOWN_CMD: "UNKNOWN_CMD", BAD_LENGTH: "BAD_LENGTH", BAD_ARG: "BAD_ARG",
     NO_SESSION: "NO_SESSION", TOO_LARGE: "TOO_LARGE", INCOMPLETE: "INCOMPLETE",
     CRC_MISMATCH: "CRC_MISMATCH", INVALID_MODEL: "INVALID_MODEL", NO_MODEL: "NO_MODEL",
-    RUNTIME_ERROR: "RUNTIME_ERROR", FLASH_ERROR: "FLASH_ERROR",
+    RUNTIME_ERROR: "RUNTIME_ERROR", FLASH_ERROR: "FLASH_ERROR", BUSY: "BUSY",
+    ARENA_TOO_SMALL: "ARENA_TOO_SMALL",
 }
 
 STATUS_MEANINGS = {
     OK: "ok", UNKNOWN_CMD: "the board does not know this command",
     BAD_LENGTH: "payload length wrong for the command", BAD_ARG: "a field out of range",
-    NO_SESSION: "no upload in progress", TOO_LARGE: "the image is larger than a slot",
+    NO_SESSION: "no upload or fine-tuning session in progress",
+    TOO_LARGE: "the image is larger than a slot",
     INCOMPLETE: "commit before all bytes arrived",
     CRC_MISMATCH: "the image CRC differs from the one announced",
     INVALID_MODEL: "the image is not a valid model for this board",
-    NO_MODEL: "no valid model in the slot", RUNTIME_ERROR: "inference failed on the board",
+    NO_MODEL: "no valid model in the slot",
+    RUNTIME_ERROR: "the runtime (inference or fine-tuning) failed on the board",
     FLASH_ERROR: "the board's flash driver reported a failure",
+    BUSY: "another session (an upload or a fine-tuning run) is open on the board",
+    ARENA_TOO_SMALL: "the board's arena is too small for this fine-tuning configuration",
 }
 
 NO_ACTIVE_SLOT = 0xFF
 TICK_KINDS = {0: "none", 1: "instructions", 2: "cycles", 3: "nanoseconds"}
 STATS_FIELDS = ("invocations", "arena_used", "arena_bytes", "frames_ok", "frames_bad",
                 "frames_oversized", "last_ticks", "uploads_committed", "uploads_rejected",
-                "boots")
+                "boots", "finetunes_committed", "finetune_samples", "stack_peak",
+                "stack_bytes", "arena_peak")
+STATS_FIELDS_V1 = 10  # the fields every version-1 board sends; later ones are appended
+SESSIONS = {0: None, 1: "upload", 2: "finetune"}
+FEATURE_FINETUNE = 0x01
+FT_FLAG_FLUSH = 0x01  # FINETUNE_SAMPLE: apply a partial mini-batch after this sample
+MAX_FT_INPUT = MAX_PAYLOAD - 8  # FINETUNE_SAMPLE: u32 index, u16 label, u8 flags, u8 0
 INFER_MODES = {"onestep": 0, "tstep": 1}
 DTYPE_U8, DTYPE_I32 = 1, 2
 

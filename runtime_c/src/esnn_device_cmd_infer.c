@@ -35,6 +35,8 @@ int esnn_cmd_infer(esnn_device *d, const esnn_req *r, uint32_t *out_len)
     uint8_t *p = esnn_resp_payload(d);
     if (r->len < 4u)
         return ESNN_PS_BAD_LENGTH;
+    if (d->ft_open)  /* the trainer owns the arena */
+        return esnn_busy(d, out_len);
     if (d->active == ESNN_NO_SLOT || !d->model.ready)
         return ESNN_PS_NO_MODEL;
     mode = r->payload[0];

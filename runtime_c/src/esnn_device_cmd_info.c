@@ -1,4 +1,5 @@
-/* esnn_device_cmd_info.c - HELLO (board description), STATS (counters), RESET. */
+/* esnn_device_cmd_info.c - HELLO (board description), STATS (counters and the board's
+ * measured memory high-water marks), RESET. */
 #include "esnn_device_internal.h"
 
 static uint32_t put_str(uint8_t *p, const char *s, uint32_t max)
@@ -28,6 +29,8 @@ int esnn_cmd_hello(esnn_device *d, const esnn_req *r, uint32_t *out_len)
     esnn_dput32(p + 16, esnn_slot_bytes(d));
     p[20] = d->active;
     p[21] = d->board.tick_kind;
+    p[22] = esnn_session_kind(d);
+    p[23] = ESNN_FEATURES;
     for (s = 0; s < 2u; s++) {
         uint8_t *e = p + 24u + 16u * s;
         esnn_slot_read(d, s, &h);
@@ -48,12 +51,16 @@ int esnn_cmd_hello(esnn_device *d, const esnn_req *r, uint32_t *out_len)
 int esnn_cmd_stats(esnn_device *d, const esnn_req *r, uint32_t *out_len)
 {
     uint8_t *p = esnn_resp_payload(d);
-    uint32_t i;
+    uint32_t i, peaks[3] = {0, 0, 0};
     if (r->len != 0u)
         return ESNN_PS_BAD_LENGTH;
-    for (i = 0; i < 10u; i++)
+    for (i = 0; i < ESNN_DEVICE_COUNTERS; i++)
         esnn_dput32(p + 4u * i, d->stats[i]);
-    *out_len = 40u;
+    if (d->board.peaks)
+        d->board.peaks(d->board.peaks_ctx, peaks);
+    for (i = 0; i < 3u; i++)
+        esnn_dput32(p + 4u * (ESNN_DEVICE_COUNTERS + i), peaks[i]);
+    *out_len = 4u * ESNN_STATS_FIELDS;
     return ESNN_PS_OK;
 }
 

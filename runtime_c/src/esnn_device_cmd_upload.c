@@ -22,6 +22,8 @@ int esnn_cmd_upload_begin(esnn_device *d, const esnn_req *r, uint32_t *out_len)
     uint32_t size, crc, slot;
     if (r->len != 8u)
         return ESNN_PS_BAD_LENGTH;
+    if (d->ft_open)  /* the fine-tuning result will need the inactive slot */
+        return esnn_busy(d, out_len);
     size = esnn_dget32(r->payload);
     crc = esnn_dget32(r->payload + 4);
     if (size == 0u || size > esnn_slot_bytes(d))

@@ -16,6 +16,12 @@ static esnn_handler find(uint8_t cmd)
     case ESNN_CMD_UPLOAD_ABORT: return esnn_cmd_upload_abort;
     case ESNN_CMD_INFER: return esnn_cmd_infer;
     case ESNN_CMD_READ_SLOT: return esnn_cmd_read_slot;
+#if ESNN_DEVICE_FINETUNE
+    case ESNN_CMD_FT_BEGIN: return esnn_cmd_ft_begin;
+    case ESNN_CMD_FT_SAMPLE: return esnn_cmd_ft_sample;
+    case ESNN_CMD_FT_COMMIT: return esnn_cmd_ft_commit;
+    case ESNN_CMD_FT_ABORT: return esnn_cmd_ft_abort;
+#endif
     default: return NULL;
     }
 }
@@ -27,6 +33,20 @@ uint32_t esnn_put_diag(esnn_device *d, int32_t status, uint32_t expected, uint32
     esnn_dput32(p + 4, expected);
     esnn_dput32(p + 8, actual);
     return 12u;
+}
+
+uint8_t esnn_session_kind(const esnn_device *d)
+{
+    if (d->ft_open)
+        return ESNN_SESSION_FINETUNE;
+    return d->session_open ? ESNN_SESSION_UPLOAD : ESNN_SESSION_NONE;
+}
+
+int esnn_busy(esnn_device *d, uint32_t *out_len)
+{
+    esnn_resp_payload(d)[0] = esnn_session_kind(d);
+    *out_len = 1u;
+    return ESNN_PS_BUSY;
 }
 
 void esnn_device_dispatch(esnn_device *d, const esnn_req *r)

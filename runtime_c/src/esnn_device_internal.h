@@ -9,6 +9,13 @@
 #include <string.h>
 #include "edgesnn.h"
 
+/* Build option: -DESNN_DEVICE_FINETUNE=0 leaves the FINETUNE_* commands (and with them
+ * the fine-tuning engine and soft-float support) out of a firmware; HELLO then clears
+ * the feature bit and the commands answer UNKNOWN_CMD. */
+#ifndef ESNN_DEVICE_FINETUNE
+#define ESNN_DEVICE_FINETUNE 1
+#endif
+
 #define ESNN_KIND_REQUEST 0xA5u
 #define ESNN_KIND_RESPONSE 0x5Au
 #define ESNN_FRAME_OVERHEAD 12u     /* 8-byte header + 4-byte CRC */
@@ -18,22 +25,33 @@ enum {
     ESNN_CMD_HELLO = 0x01, ESNN_CMD_STATS = 0x02, ESNN_CMD_RESET = 0x03,
     ESNN_CMD_UPLOAD_BEGIN = 0x10, ESNN_CMD_UPLOAD_CHUNK = 0x11,
     ESNN_CMD_UPLOAD_COMMIT = 0x12, ESNN_CMD_UPLOAD_ABORT = 0x13,
-    ESNN_CMD_INFER = 0x20, ESNN_CMD_READ_SLOT = 0x30
+    ESNN_CMD_INFER = 0x20, ESNN_CMD_READ_SLOT = 0x30,
+    ESNN_CMD_FT_BEGIN = 0x40, ESNN_CMD_FT_SAMPLE = 0x41, ESNN_CMD_FT_COMMIT = 0x42,
+    ESNN_CMD_FT_ABORT = 0x43
 };
 
 enum {
     ESNN_PS_OK = 0, ESNN_PS_UNKNOWN_CMD = 1, ESNN_PS_BAD_LENGTH = 2, ESNN_PS_BAD_ARG = 3,
     ESNN_PS_NO_SESSION = 4, ESNN_PS_TOO_LARGE = 5, ESNN_PS_INCOMPLETE = 6,
     ESNN_PS_CRC_MISMATCH = 7, ESNN_PS_INVALID_MODEL = 8, ESNN_PS_NO_MODEL = 9,
-    ESNN_PS_RUNTIME_ERROR = 10, ESNN_PS_FLASH_ERROR = 11
+    ESNN_PS_RUNTIME_ERROR = 10, ESNN_PS_FLASH_ERROR = 11, ESNN_PS_BUSY = 12,
+    ESNN_PS_ARENA_TOO_SMALL = 13
 };
+
+/* What is open, in HELLO (offset 22) and in a BUSY answer's payload. */
+enum { ESNN_SESSION_NONE = 0, ESNN_SESSION_UPLOAD = 1, ESNN_SESSION_FINETUNE = 2 };
+/* HELLO offset 23: what this firmware can do beyond version 1's base commands. */
+#define ESNN_FEATURE_FINETUNE 0x01u
+#define ESNN_FEATURES (ESNN_DEVICE_FINETUNE ? ESNN_FEATURE_FINETUNE : 0u)
 
 /* STATS counter indices (protocol order). */
 enum {
     ESNN_ST_INVOCATIONS = 0, ESNN_ST_ARENA_USED, ESNN_ST_ARENA_BYTES, ESNN_ST_FRAMES_OK,
     ESNN_ST_FRAMES_BAD, ESNN_ST_OVERSIZED, ESNN_ST_LAST_TICKS, ESNN_ST_COMMITTED,
-    ESNN_ST_REJECTED, ESNN_ST_BOOTS
+    ESNN_ST_REJECTED, ESNN_ST_BOOTS, ESNN_ST_FT_COMMITTED, ESNN_ST_FT_SAMPLES
 };
+/* STATS answers ESNN_DEVICE_COUNTERS kept counters, then these, measured on request. */
+#define ESNN_STATS_FIELDS (ESNN_DEVICE_COUNTERS + 3u)  /* + stack_peak, stack_bytes, arena_peak */
 
 /* A decoded request: points into d->rx (decoded in place). */
 typedef struct {
@@ -107,6 +125,10 @@ static inline uint8_t *esnn_resp_payload(esnn_device *d)
 /* Write an esnn_diag-style error payload (i32 status, u32 expected, u32 actual);
  * returns its length (12). */
 uint32_t esnn_put_diag(esnn_device *d, int32_t status, uint32_t expected, uint32_t actual);
+/* BUSY: payload u8 = the open session's kind (ESNN_SESSION_*). */
+int esnn_busy(esnn_device *d, uint32_t *out_len);
+/* The kind of session open now (ESNN_SESSION_*). */
+uint8_t esnn_session_kind(const esnn_device *d);
 
 /* Command handlers: fill esnn_resp_payload(d), set *out_len, return a status. */
 int esnn_cmd_hello(esnn_device *d, const esnn_req *r, uint32_t *out_len);
@@ -118,5 +140,11 @@ int esnn_cmd_upload_commit(esnn_device *d, const esnn_req *r, uint32_t *out_len)
 int esnn_cmd_upload_abort(esnn_device *d, const esnn_req *r, uint32_t *out_len);
 int esnn_cmd_infer(esnn_device *d, const esnn_req *r, uint32_t *out_len);
 int esnn_cmd_read_slot(esnn_device *d, const esnn_req *r, uint32_t *out_len);
+int esnn_cmd_ft_begin(esnn_device *d, const esnn_req *r, uint32_t *out_len);
+int esnn_cmd_ft_sample(esnn_device *d, const esnn_req *r, uint32_t *out_len);
+int esnn_cmd_ft_commit(esnn_device *d, const esnn_req *r, uint32_t *out_len);
+int esnn_cmd_ft_abort(esnn_device *d, const esnn_req *r, uint32_t *out_len);
+/* Close the fine-tuning session (the trainer's arena is the board's again). */
+void esnn_ft_close(esnn_device *d);
 
 #endif

@@ -4,12 +4,15 @@
  *
  * Boots a device with BLOB committed, then feeds FRAMES inputs: random bytes, oversized
  * garbage, well-formed requests with random cmd/seq/fields (random UPLOAD_* sequences
- * with wrong CRCs and sizes, INFER/READ_SLOT with random fields, RESETs), truncated
- * frames, bad CRCs and bit-flipped frames. After every input it checks that the
- * active slot and its flash bytes are unchanged (the fuzzer never supplies a correct
- * image + CRC), that no flash write touched the active slot and that every byte sent
- * back parses as a response frame; every 1000 inputs and at the end a real INFER must
- * give the reference outputs. Build with the sanitizers (make fuzz-protocol). */
+ * with wrong CRCs and sizes, INFER/READ_SLOT with random fields, FINETUNE_* sessions
+ * with valid and invalid configurations, samples at right and wrong indices, random
+ * labels and lengths, commits and aborts, RESETs), truncated frames, bad CRCs and
+ * bit-flipped frames. After every input it checks that the active slot and its flash
+ * bytes are unchanged (the fuzzer never supplies a correct image + CRC; a genuine
+ * FINETUNE_COMMIT, which is legitimate, becomes the new reference), that no flash write
+ * touched the active slot and that every byte sent back parses as a response frame;
+ * every 1000 inputs and at the end a real INFER must give the reference outputs (after
+ * a FINETUNE_ABORT, as a host would send). Build with the sanitizers (make fuzz-protocol). */
 #include "edgesnn.h"
 #include "proto_client.h"
 
@@ -79,7 +82,7 @@ static uint32_t check_tx(pc_resp *last)
     while (at < g_tx.len) {
         pc_resp r;
         pc_parse(g_tx.buf + at, g_tx.len - at, &r);
-        CHECK(r.ok && r.status >= 0 && r.status <= 11, "malformed response at %u", at);
+        CHECK(r.ok && r.status >= 0 && r.status <= 13, "malformed response at %u", at);
         if (!r.ok)
             break;
         *last = r;
@@ -111,6 +114,29 @@ static uint32_t g_nin, g_ref_len;
 static uint8_t g_ref[1024];
 static uint16_t g_seq = 1;
 
+/* The reference outputs of the model in `img` for g_input. */
+static void set_reference(const uint8_t *img, uint32_t len)
+{
+    esnn_model m;
+    esnn_tensor out;
+    uint32_t i, am;
+    esnn_init(&m, img, len, g_arena, ARENA_BYTES, NULL);
+    esnn_invoke(&m, g_input, g_nin, ESNN_MODE_ONESTEP, 0, NULL);
+    esnn_output(&m, &out);
+    esnn_output_argmax(&m, &am);
+    g_ref[0] = out.dtype;
+    g_ref[1] = 0;
+    pc_put16(g_ref + 2, out.numel);
+    pc_put32(g_ref + 4, am);
+    g_ref_len = 12 + out.numel * (out.dtype == ESNN_DTYPE_I32 ? 4u : 1u);
+    for (i = 0; i < out.numel; i++) {
+        if (out.dtype == ESNN_DTYPE_I32)
+            pc_put32(g_ref + 12 + 4 * i, (uint32_t)((const int32_t *)out.data)[i]);
+        else
+            g_ref[12 + i] = ((const uint8_t *)out.data)[i];
+    }
+}
+
 static void check_infer(const char *when)
 {
     uint8_t p[1024];
@@ -119,6 +145,8 @@ static void check_infer(const char *when)
     memcpy(p + 4, g_input, g_nin);
     esnn_device_rx(&g_dev, (const uint8_t *)"", 1);  /* flush a half frame, as hosts do */
     g_seq = (uint16_t)(g_dev.last_seq + 1u);         /* a new request, never a cached one */
+    r = request(0x43, g_seq++, NULL, 0);             /* end a fine-tuning session */
+    CHECK(r.ok && r.status == 0, "%s: FINETUNE_ABORT status %d", when, r.status);
     r = request(0x20, g_seq, p, 4 + g_nin);
     CHECK(r.ok && r.status == 0 && r.len == g_ref_len && memcmp(r.payload, g_ref, 4) == 0 &&
               memcmp(r.payload + 12, g_ref + 12, r.len - 12) == 0,
@@ -130,8 +158,8 @@ int main(int argc, char **argv)
     static uint8_t blob[SLOT_IMAGE], p[1100], body[1200], enc[1400], in[4000];
     unsigned long frames = argc > 2 ? strtoul(argv[2], NULL, 10) : 200000ul;
     unsigned long seed = argc > 3 ? strtoul(argv[3], NULL, 10) : 1ul;
-    uint32_t len, off, next_guess = 0, sess_size = 0;
-    unsigned long commits = 0, resets = 0, episodes = 0;
+    uint32_t len, off, next_guess = 0, sess_size = 0, ft_next = 0;
+    unsigned long commits = 0, resets = 0, episodes = 0, ft_commits = 0, ft_trained = 0;
     uint8_t active;
     void *raw;
     FILE *fp;
@@ -187,27 +215,11 @@ int main(int argc, char **argv)
         return 1;
     }
     {
-        esnn_model m;
-        esnn_tensor out;
-        uint32_t i, am;
+        uint32_t i;
         for (i = 0; i < info.input_numel; i++)
             g_input[i] = (uint8_t)rnd();
         g_nin = info.input_numel;
-        esnn_init(&m, blob, len, g_arena, ARENA_BYTES, NULL);
-        esnn_invoke(&m, g_input, g_nin, ESNN_MODE_ONESTEP, 0, NULL);
-        esnn_output(&m, &out);
-        esnn_output_argmax(&m, &am);
-        g_ref[0] = out.dtype;
-        g_ref[1] = 0;
-        pc_put16(g_ref + 2, out.numel);
-        pc_put32(g_ref + 4, am);
-        g_ref_len = 12 + out.numel * (out.dtype == ESNN_DTYPE_I32 ? 4u : 1u);
-        for (i = 0; i < out.numel; i++) {
-            if (out.dtype == ESNN_DTYPE_I32)
-                pc_put32(g_ref + 12 + 4 * i, (uint32_t)((const int32_t *)out.data)[i]);
-            else
-                g_ref[12 + i] = ((const uint8_t *)out.data)[i];
-        }
+        set_reference(blob, len);
     }
     check_infer("start");
     active = g_dev.active;
@@ -215,6 +227,7 @@ int main(int argc, char **argv)
 
     for (g_frame = 0; g_frame < frames; g_frame++) {
         uint32_t kind = rn(10), n = 0, plen = 0, i, cmd, seq;
+        const uint32_t ft_committed0 = g_dev.stats[10];  /* finetunes_committed */
         if (kind == 2 && rn(100) == 0) {       /* a whole upload, CRC right, model wrong */
             static uint8_t img[SLOT_IMAGE];
             uint32_t size, flips, st;
@@ -235,6 +248,7 @@ int main(int argc, char **argv)
                     img[i] = (uint8_t)rnd();
             }
             esnn_device_rx(&g_dev, (const uint8_t *)"", 1);
+            r = request(0x43, (uint16_t)(g_dev.last_seq + 1u), NULL, 0);  /* as a host does */
             pc_put32(p, size);
             pc_put32(p + 4, esnn_crc32(0, img, size));
             r = request(0x10, (uint16_t)(g_dev.last_seq + 1u), p, 8);
@@ -266,7 +280,8 @@ int main(int argc, char **argv)
             send(in, n);
         } else {                               /* a request, maybe damaged */
             static const uint8_t cmds[] = {0x01, 0x02, 0x03, 0x10, 0x11, 0x11, 0x11, 0x12,
-                                           0x13, 0x20, 0x20, 0x30, 0x30};
+                                           0x13, 0x20, 0x20, 0x30, 0x30, 0x40, 0x41, 0x41,
+                                           0x42, 0x43};
             cmd = rn(20) == 0 ? rnd() & 0xFF : cmds[rn(sizeof cmds)];
             seq = rn(4) == 0 ? g_dev.last_seq : rnd() & 0xFFFF;  /* dedup hits too */
             switch (cmd) {
@@ -306,6 +321,47 @@ int main(int argc, char **argv)
                     p[0] = (uint8_t)rn(3);
                     pc_put16(p + 2, rn(1100));
                     pc_put32(p + 4, rn(len + 100));
+                }
+                break;
+            case 0x40:                         /* FINETUNE_BEGIN: mostly plausible configs */
+                plen = rn(6) ? 24 : rn(40);
+                for (i = 0; i < plen; i++)
+                    p[i] = (uint8_t)rnd();
+                if (plen == 24 && rn(4)) {
+                    static const float lrs[] = {0.05f, 0.002f, 1.0f, 1e6f, -1.0f};
+                    static const float moms[] = {0.0f, 0.9f, 0.99f, 1.0f};
+                    static const float scales[] = {0.0f, 0.001f, 1.0f, 3e38f};
+                    float v;
+                    uint32_t u;
+                    p[0] = (uint8_t)rn(rn(8) ? 2 : 4);        /* mode */
+                    p[1] = (uint8_t)rn(rn(8) ? 3 : 5);        /* trainable */
+                    p[2] = (uint8_t)rn(rn(8) ? 2 : 4);        /* surrogate */
+                    p[3] = (uint8_t)(rn(16) == 0);             /* verify */
+                    pc_put16(p + 4, rn(4) ? 1 + rn(6) : rn(70)); /* steps: short runs */
+                    pc_put16(p + 6, rn(4));                    /* batch */
+                    v = lrs[rn(5)];
+                    memcpy(&u, &v, 4);
+                    pc_put32(p + 8, u);
+                    v = moms[rn(4)];
+                    memcpy(&u, &v, 4);
+                    pc_put32(p + 12, u);
+                    v = rn(2) ? 0.0f : 8.0f;
+                    memcpy(&u, &v, 4);
+                    pc_put32(p + 16, u);
+                    v = scales[rn(4)];
+                    memcpy(&u, &v, 4);
+                    pc_put32(p + 20, u);
+                }
+                break;
+            case 0x41:                         /* FINETUNE_SAMPLE: mostly the next index */
+                plen = rn(5) ? 8 + g_nin : rn(1025);
+                for (i = 0; i < plen; i++)
+                    p[i] = (uint8_t)rnd();
+                if (plen >= 8 && rn(5)) {
+                    pc_put32(p, rn(4) ? ft_next : (rn(2) ? rnd() : ft_next + rn(3) - 1));
+                    pc_put16(p + 4, rn(8) ? rn(10) : rnd() & 0xFFFF);
+                    p[6] = (uint8_t)(rn(8) ? rn(2) : rnd());
+                    p[7] = (uint8_t)(rn(8) ? 0 : rnd());
                 }
                 break;
             case 0x03:                         /* RESET: not too often */
@@ -363,6 +419,24 @@ int main(int argc, char **argv)
                 active = g_dev.active;
                 memcpy(g_snap, g_flash + active * HALF, HALF);
             }
+            if (nf && last.cmd == 0x40 && last.status == 0)
+                ft_next = 0;
+            if (nf && last.cmd == 0x41 && last.status == 0 && last.len == 28) {
+                ft_trained += pc_get32(last.payload) > ft_next;
+                ft_next = pc_get32(last.payload);
+            }
+            if (g_dev.stats[10] != ft_committed0) {
+                /* a fine-tuned model (a legitimate commit): the new reference */
+                uint32_t n_img = pc_get32(last.payload + 8);
+                ft_commits++;
+                CHECK(nf && last.cmd == 0x42 && last.status == 0 && last.len == 68,
+                      "a commit without its answer");
+                CHECK(g_dev.active == 1u - active && last.payload[0] == g_dev.active,
+                      "FINETUNE_COMMIT went to slot %u", last.payload[0]);
+                active = g_dev.active;
+                memcpy(g_snap, g_flash + active * HALF, HALF);
+                set_reference(g_flash + active * HALF + ESNN_SLOT_HEADER_BYTES, n_img);
+            }
         }
         if (esnn_device_reset_requested(&g_dev)) {
             resets++;
@@ -377,11 +451,13 @@ int main(int argc, char **argv)
     check_infer("end");
     {
         pc_resp s = request(0x02, (uint16_t)(g_dev.last_seq + 1u), NULL, 0);
-        CHECK(s.ok && s.status == 0 && s.len == 40, "STATS");
+        CHECK(s.ok && s.status == 0 && s.len == 60, "STATS");
         printf("fuzz_protocol: %lu inputs (seed %lu): frames_ok %u frames_bad %u oversized %u "
-               "uploads_rejected %u, resets %lu, whole bad uploads %lu, commits %lu\n",
+               "uploads_rejected %u, resets %lu, whole bad uploads %lu, commits %lu, "
+               "fine-tuned samples %lu, fine-tuning commits %lu\n",
                frames, seed, pc_get32(s.payload + 12), pc_get32(s.payload + 16),
-               pc_get32(s.payload + 20), pc_get32(s.payload + 32), resets, episodes, commits);
+               pc_get32(s.payload + 20), pc_get32(s.payload + 32), resets, episodes, commits,
+               ft_trained, ft_commits);
     }
     free(raw);
     printf("%ld passed, %ld failed\n", g_pass, g_fail);

@@ -76,3 +76,8 @@ def test_demo_runs_the_main_job(capsys):
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
     assert "identical to one-step: yes" in out and "accuracy 99." in out
+    # the on-board fine-tuning step: a real gain on the drifted digits, board == host
+    import re
+    before = float(re.search(r"drifted held-out digits ([\d.]+)%", out).group(1))
+    after = float(re.search(r"fine-tuned on the board.*accuracy ([\d.]+)%", out).group(1))
+    assert after >= before + 30 and "board model == host run: yes" in out

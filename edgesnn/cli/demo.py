@@ -24,6 +24,8 @@ def add_arguments(p):
     p.add_argument("--model", default=None, help="an .esnn model (default: the shipped digits model)")
     p.add_argument("--steps", "-T", type=int, default=None, help="time steps T (default: the model's)")
     p.add_argument("--no-board", action="store_true", help="skip the emulated board")
+    p.add_argument("--no-finetune", action="store_true",
+                   help="skip the on-board fine-tuning on drifted digits")
 
 
 def run(args) -> int:
@@ -49,7 +51,7 @@ def run(args) -> int:
           f"({1e6 * t_sim:.1f} us/sample, {t_sim / t_one:.1f}x the one-step time)")
     if args.no_board:
         return 0 if same else 1
-    return _board(model, x, y, steps, args.steps) if same else 1
+    return _board(model, x, y, steps, args.steps, not args.no_finetune) if same else 1
 
 
 def _per_call(call, q) -> float:
@@ -61,8 +63,31 @@ def _per_call(call, q) -> float:
     return (time.perf_counter() - t0) / len(rows)
 
 
-def _board(model, x, y, steps, steps_arg) -> int:
-    """The serial journey: emulator up, flash, validate bit-exact, infer, emulator down."""
+FT_EPOCHS = 10
+
+
+def _finetune(board, model, steps_arg) -> bool:
+    """The sensor drifts (edgesnn.shifts "gain"): fine-tune the head on the board on 200
+    labelled drifted digits, compare with the same run on the host runtime."""
+    from ..shifts import DESCRIPTIONS, shifted_split
+    xf, yf, xe, ye = shifted_split("gain")
+    before = float(np.mean(model.predict(xe, steps=steps_arg) == ye))
+    res = board.finetune(xf, yf, epochs=FT_EPOCHS, trainable="head", batch=1, steps=steps_arg)
+    after = float(np.mean(board.infer(xe, steps=steps_arg).argmax == ye))
+    host = load(model.blob)
+    host.finetune(xf, yf, epochs=FT_EPOCHS, trainable="head", batch=1, steps=steps_arg)
+    same = host.blob == res.blob
+    print(f"drift   {DESCRIPTIONS['gain']}: accuracy on {len(xe)} drifted held-out digits "
+          f"{100 * before:.2f}%")
+    print(f"tune    head fine-tuned on the board, {len(xf)} labelled drifted digits x "
+          f"{FT_EPOCHS} epochs in {res.seconds:.1f} s (arena {kib(res.memory['arena_bytes'])}): "
+          f"accuracy {100 * after:.2f}%; board model == host run: {'yes' if same else 'NO'}")
+    return same
+
+
+def _board(model, x, y, steps, steps_arg, finetune: bool = True) -> int:
+    """The serial journey: emulator up, flash, validate bit-exact, infer, fine-tune on a
+    drifted domain, emulator down."""
     from ..emulator import HostEmulator
     from ..serial import connect
 
@@ -88,6 +113,8 @@ def _board(model, x, y, steps, steps_arg) -> int:
             print(f"infer   {len(x)} held-out digits on the board, T={steps}: accuracy "
                   f"{100 * acc:.2f}%  ({1e3 * out.seconds / len(x):.2f} ms/sample over the link, "
                   f"{out.ticks.mean():.0f} {info['tick_kind']}/inference)")
+            if finetune and info.get("finetune"):
+                exact = _finetune(board, model, steps_arg) and exact
     print(f"        board journey {time.perf_counter() - t0:.1f} s; on a real board: "
           "edgesnn flash --port /dev/ttyACM0 MODEL.esnn")
     return 0 if exact else 1

@@ -11,7 +11,11 @@
  * vectorise. The PW - Wo positions per row that fall in the padding columns (and those
  * past the band) are computed and discarded. Returns 0 when the layer does not fit
  * (stride != 1, too many taps, a band of one row too big), or in T-step mode for an
- * input that changes over steps, so the caller can use the generic kernel. */
+ * input that changes over steps, so the caller can use the generic kernel.
+ *
+ * On Cortex-M4/M7 (DSP extension) one-step IF layers with K <= 10 taps take the
+ * taps-in-registers kernel instead (plane_reg below: one channel's weights in five
+ * registers, an im2col stream of positions, the IF count fused into the loop). */
 #include "esnn_internal.h"
 
 #define ESNN_PLANE_BUF 128u    /* padded band, int16: 256 B of stack */
@@ -219,6 +223,280 @@ static void band(const esnn_run *r, const esnn_ldesc *l, const esnn_plane_geo *g
     }
 }
 
+#if defined(__ARM_FEATURE_DSP) && !defined(__ARM_BIG_ENDIAN)
+/* ---- Cortex-M4/M7 (DSP extension, little-endian): taps in registers, one-step IF
+ * layers ----
+ *
+ * For K <= 10 taps per output, one channel's weights fit in five registers as int16
+ * pairs (scaled by T for the network input, so that a = T*b + sum exactly), and each
+ * output is a stream: the im2col patch of its position (five int16 pairs, built once
+ * for up to ESNN_R_CH channels), five SMLADs accumulating onto T*b, and the IF count
+ * clamp(a >> k, 0, T) (ASR, USAT, UQSUB8) stored at once: 14.5 instructions per output
+ * in reg_asm. Sums are exact (see the SMLAD note above; |T*w| <= 255*128 fits int16). */
+#define ESNN_R_BUF 160u  /* padded input band, int16: 320 B of stack */
+#define ESNN_R_POS 64u   /* im2col positions per pass, five words each: 1280 B */
+
+/* out[p] = clamp((wk[5] + sum over i < 5 of SMLAD(col[5p + i], wk[i])) >> wk[6], 0,
+ * wk[7]) for out + p < end, end > out (AAPCS: r0 = col, r1 = out, r2 = end, r3 = wk).
+ * Hand-written: the loop keeps all 14 registers busy. Two outputs per pass; an odd count
+ * enters halfway. */
+__attribute__((naked, noinline)) static void reg_asm(const uint32_t *col, uint8_t *out,
+                                                    const uint8_t *end, const uint32_t *wk)
+{
+#define ESNN_REG_ONE                    \
+    "ldrd r3, r12, [r0], #8\n\t"        \
+    "smlad lr, r3, r4, r9\n\t"          \
+    "smlad lr, r12, r5, lr\n\t"         \
+    "ldrd r3, r12, [r0], #8\n\t"        \
+    "smlad lr, r3, r6, lr\n\t"          \
+    "smlad lr, r12, r7, lr\n\t"         \
+    "ldr r3, [r0], #4\n\t"              \
+    "smlad lr, r3, r8, lr\n\t"          \
+    "asr lr, lr, r10\n\t"               \
+    "usat lr, #8, lr\n\t"               \
+    "uqsub8 r3, lr, r11\n\t"            \
+    "sub lr, lr, r3\n\t"                \
+    "strb lr, [r1], #1\n\t"
+    __asm__(
+        "push {r4-r11, lr}\n\t"
+        "ldmia r3, {r4, r5, r6, r7, r8, r9, r10, r11}\n\t"
+        "sub r3, r2, r1\n\t"
+        "tst r3, #1\n\t"
+        "bne 2f\n\t"
+        "1:\n\t" ESNN_REG_ONE
+        "2:\n\t" ESNN_REG_ONE
+        "cmp r1, r2\n\t"
+        "bne 1b\n\t"
+        "pop {r4-r11, pc}\n\t");
+#undef ESNN_REG_ONE
+    (void)col;
+    (void)out;
+    (void)end;
+    (void)wk;
+}
+
+/* The 3x3 one-channel patches of n >= 1 positions: b points at the window's top-left
+ * band entry, positions sw entries apart, rows pw entries apart. Five words per patch,
+ * taps in the order (0,0)(0,1) (1,0)(1,1) (2,0)(2,1) (0,2)(1,2) (2,2)(-): three
+ * unaligned row loads, three halfword loads, one PKHBT, one STM (AAPCS: r0 = d, r1 = b,
+ * r2 = n, r3 = geometry {pw * 2, sw * 2}). */
+__attribute__((naked, noinline)) static void reg_col33(uint32_t *d, const int16_t *b, uint32_t n,
+                                                      const uint32_t *pwsw)
+{
+    __asm__(
+        "push {r4-r9, lr}\n\t"
+        "ldmia r3, {r8, r9}\n\t"         /* row and position strides, bytes */
+        "1:\n\t"
+        "ldr r3, [r1]\n\t"               /* (0,0)(0,1) */
+        "add r12, r1, r8\n\t"
+        "ldr r4, [r12]\n\t"              /* (1,0)(1,1) */
+        "ldrh r7, [r12, #4]\n\t"         /* (1,2) */
+        "add r12, r12, r8\n\t"
+        "ldr r5, [r12]\n\t"              /* (2,0)(2,1) */
+        "ldrh r6, [r1, #4]\n\t"          /* (0,2) */
+        "pkhbt r6, r6, r7, lsl #16\n\t"
+        "ldrh r7, [r12, #4]\n\t"         /* (2,2) */
+        "stmia r0!, {r3, r4, r5, r6, r7}\n\t"
+        "add r1, r1, r9\n\t"
+        "subs r2, r2, #1\n\t"
+        "bne 1b\n\t"
+        "pop {r4-r9, pc}\n\t");
+    (void)d;
+    (void)b;
+    (void)n;
+    (void)pwsw;
+}
+
+static inline uint32_t r_ld32(const int16_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, sizeof v);  /* one LDR: Cortex-M4 loads unaligned words */
+    return v;
+}
+
+static inline uint32_t r_ld32u8(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline uint32_t r_pair(int32_t lo, int32_t hi)
+{
+    return (uint32_t)(uint16_t)lo | (uint32_t)hi << 16;
+}
+
+/* Geometry of the taps-in-registers kernel. */
+typedef struct {
+    uint32_t pw, sh, sw, wo, k;      /* padded row pitch, strides, output row, taps */
+    uint32_t one33;                  /* 1 for a 3x3 kernel on one input channel */
+    uint32_t off[10];                /* band offset of each tap (0 past k: zero weights) */
+} esnn_reg_geo;
+
+/* The im2col patches of output rows [y, y + ny) of the band at xb: five int16 pairs per
+ * position, taps in weight order (reg_weights). */
+__attribute__((noinline)) static void reg_im2col(uint32_t *d, const int16_t *xb,
+                                                 const esnn_reg_geo *g, uint32_t ny)
+{
+    const uint32_t sw = g->sw, row = g->sh * g->pw, wo = g->wo;
+    const int16_t *const yend = xb + ny * row;
+    uint32_t i;
+    do {
+        const int16_t *b = xb, *const bend = xb + wo * sw;
+        if (g->one33) {  /* 3x3, one channel */
+            const uint32_t st[2] = {2u * g->pw, 2u * sw};
+            reg_col33(d, b, wo, st);
+            d += 5u * wo;
+        } else {
+            do {
+                for (i = 0; i < 5u; i++)
+                    d[i] = r_pair(b[g->off[2u * i]], b[g->off[2u * i + 1u]]);
+                d += 5;
+                b += sw;
+            } while (b != bend);
+        }
+        xb += row;
+    } while (xb != yend);
+}
+
+/* wk[0..4] = the k <= 10 weights at wc times mt, as int16 pairs (zeros past k), in the
+ * tap order of reg_im2col (for 3x3 one-channel kernels that of reg_col33). */
+__attribute__((noinline)) static void reg_weights(uint32_t *wk, const int8_t *wc, uint32_t k,
+                                                  uint32_t one33, int32_t mt)
+{
+    uint32_t *const end = wk + 5;
+    const int8_t *const we = wc + (k & ~1u);
+    if (one33) {
+        wk[0] = r_pair(mt * wc[0], mt * wc[1]);
+        wk[1] = r_pair(mt * wc[3], mt * wc[4]);
+        wk[2] = r_pair(mt * wc[6], mt * wc[7]);
+        wk[3] = r_pair(mt * wc[2], mt * wc[5]);
+        wk[4] = r_pair(mt * wc[8], 0);
+        return;
+    }
+    for (; wc != we; wc += 2)
+        *wk++ = r_pair(mt * wc[0], mt * wc[1]);
+    if (k & 1u)
+        *wk++ = r_pair(mt * wc[0], 0);
+    while (wk != end)
+        *wk++ = 0;
+}
+
+/* PKHBT / PKHTB: (lo halves of a, b), (hi halves of a, b) */
+static inline uint32_t r_pklo(uint32_t a, uint32_t b)
+{
+    uint32_t r;
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+
+static inline uint32_t r_pkhi(uint32_t a, uint32_t b)
+{
+    uint32_t r;
+    __asm__("pkhtb %0, %2, %1, asr #16" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+
+/* The band's padded rows from padded row py0, bp entries per channel plane: zeros
+ * outside the input. */
+__attribute__((noinline)) static void reg_fill(int16_t *xb, const uint8_t *x,
+                                               const esnn_tdesc *in, const esnn_ldesc *l,
+                                               uint32_t bp, uint32_t py0)
+{
+    const uint32_t cin = in->dims[0], h = in->dims[1], wi = in->dims[2];
+    const uint32_t pl = l->pl, pw = wi + pl + l->pr, pt = l->pt;
+    uint32_t ci, y, i;
+    memset(xb, 0, cin * bp * sizeof *xb);
+    for (ci = 0; ci < cin; ci++) {
+        for (y = 0; y * pw < bp; y++) {
+            const uint32_t iy = py0 + y;  /* padded row; input row iy - pt */
+            const uint8_t *src;
+            int16_t *dst;
+            if (iy < pt || iy - pt >= h)
+                continue;
+            src = x + (ci * h + iy - pt) * wi;
+            dst = xb + ci * bp + y * pw + pl;
+            for (i = 0; i + 4u <= wi; i += 4u, dst += 4) {  /* four bytes, two int16 pairs */
+                const uint32_t v = r_ld32u8(src + i), lo = __uxtb16(v), hi = __uxtb16(v >> 8);
+                const uint32_t a = r_pklo(lo, hi), c = r_pkhi(lo, hi);
+                memcpy(dst, &a, sizeof a);  /* STR: unaligned stores are fine */
+                memcpy(dst + 2, &c, sizeof c);
+            }
+            for (; i < wi; i++)
+                *dst++ = src[i];
+        }
+    }
+}
+
+#define ESNN_R_CH 8u  /* channels prepared per im2col pass (weights, T*b, k, T): 256 B */
+
+/* 1 when done; 0 (nothing done) unless one-step IF with K <= 10 taps whose output rows
+ * fit ESNN_R_POS positions and a band of kh padded input rows fits ESNN_R_BUF. */
+static int plane_reg(const esnn_run *r, const esnn_ldesc *l, const esnn_tdesc *in,
+                     const esnn_tdesc *out, int analog)
+{
+    uint32_t col[ESNN_R_POS * 5u], wk[ESNN_R_CH][8];
+    int16_t xb[ESNN_R_BUF];
+    esnn_sink sink;
+    esnn_reg_geo g;
+    const uint8_t *x, *bias = r->blob + l->off[ESNN_SEC_B];
+    const int8_t *w = (const int8_t *)(r->blob + l->off[ESNN_SEC_W]);
+    const uint32_t cin = in->dims[0], wi = in->dims[2];
+    const uint32_t kh = l->kh, kw = l->kw;
+    const uint32_t pw = wi + l->pl + l->pr, k = cin * kh * kw, co = out->dims[0];
+    const uint32_t ho = out->dims[1], wo = out->dims[2], hw = ho * wo, T = r->T;
+    const int32_t mt = analog ? (int32_t)T : 1;
+    uint32_t rows, nr, rc, c0, nc, oy0, oy1, bp, ci, ky, kx, j, c, oy, n;
+    int32_t b;
+    esnn_sink_init(&sink, r, l, out);
+    if (!sink.fast || k > 10u || k == 0u || T > 255u || wo == 0u ||
+        wo > ESNN_R_POS || cin * pw * kh > ESNN_R_BUF)
+        return 0;
+    g.pw = pw;
+    g.sh = l->sh;
+    g.sw = l->sw;
+    g.wo = wo;
+    g.k = k;
+    g.one33 = cin == 1u && kh == 3u && kw == 3u;
+    rows = ESNN_R_BUF / (cin * pw);  /* padded rows per band, >= kh */
+    nr = (rows - kh) / g.sh + 1u;    /* output rows per band */
+    rc = ESNN_R_POS / wo;            /* output rows per im2col pass */
+    x = esnn_tensor_ptr(r, in);
+    for (c0 = 0; c0 < co; c0 += nc) {
+        nc = co - c0 < ESNN_R_CH ? co - c0 : ESNN_R_CH;
+        for (c = 0; c < nc; c++) {  /* weights (times T for the network input), T*b, k, T */
+            reg_weights(wk[c], w + (c0 + c) * k, k, g.one33, mt);
+            memcpy(&b, bias + 4u * (c0 + c), sizeof b);  /* little-endian int32 */
+            wk[c][5] = (uint32_t)((int32_t)T * b);
+            wk[c][6] = sink.shift[c0 + c];
+            wk[c][7] = T;
+        }
+        for (oy0 = 0; oy0 < ho; oy0 = oy1) {
+            const uint32_t py0 = oy0 * g.sh;  /* first padded row of the band */
+            oy1 = ho - oy0 < nr ? ho : oy0 + nr;
+            bp = ((oy1 - 1u - oy0) * g.sh + kh) * pw;  /* band plane */
+            reg_fill(xb, x, in, l, bp, py0);
+            for (ci = 0, j = 0; ci < cin; ci++)
+                for (ky = 0; ky < kh; ky++)
+                    for (kx = 0; kx < kw; kx++)
+                        g.off[j++] = ci * bp + ky * pw + kx;
+            for (; j < 10u; j++)
+                g.off[j] = 0;  /* a finite value times a zero weight */
+            for (oy = oy0; oy < oy1; oy += rc) {
+                const uint32_t ny = oy1 - oy < rc ? oy1 - oy : rc;
+                n = ny * wo;
+                reg_im2col(col, xb + (oy - oy0) * g.sh * pw, &g, ny);
+                for (c = 0; c < nc; c++) {
+                    uint8_t *o = sink.out + (c0 + c) * hw + oy * wo;
+                    reg_asm(col, o, o + n, wk[c]);
+                }
+            }
+        }
+    }
+    return 1;
+}
+#endif
+
 int esnn_conv2d_plane(const esnn_run *r, const esnn_ldesc *l, const esnn_tdesc *in,
                       const esnn_tdesc *out, int analog)
 {
@@ -239,6 +517,10 @@ int esnn_conv2d_plane(const esnn_run *r, const esnn_ldesc *l, const esnn_tdesc *
     g.wo = out->dims[2];
     g.hw = ho * g.wo;
     g.k = g.cin * g.kh * g.kw;
+#if defined(__ARM_FEATURE_DSP) && !defined(__ARM_BIG_ENDIAN)
+    if (plane_reg(r, l, in, out, analog))
+        return 1;
+#endif
     if (l->sh != 1u || l->sw != 1u || g.k > ESNN_PLANE_TAPS || g.k == 0u ||
         (r->tstep && !analog))
         return 0;

@@ -203,6 +203,15 @@ def test_garbage_never_crashes_the_board_or_changes_the_model(emu, default_model
     s.sendall(build_frame(proto.KIND_RESPONSE, proto.RESET, 9))   # a response: dropped
     s.sendall(cobs.encode(valid_req[:-6]) + b"\x00")               # truncated frame
     s.sendall(b"\xff\x00\x00\x00")
+    # a valid request last: its answer proves the board has read all of the above (a
+    # closed connection's unread bytes may be dropped when the next client connects)
+    s.sendall(build_frame(proto.KIND_REQUEST, proto.HELLO, 77))
+    s.settimeout(10.0)
+    got = b""
+    while b"\x00" not in got:
+        chunk = s.recv(4096)
+        assert chunk, "the board closed the connection instead of answering"
+        got += chunk
     s.close()
     _check_alive_and_unchanged(emu, expect)
 

@@ -250,7 +250,8 @@ typedef struct {
 } esnn_trainer;
 
 /* Exact arena bytes (and the persistent/scratch split) that esnn_train_init needs for
- * this blob and configuration; fills need->arena_bytes/persistent_bytes/scratch_bytes. */
+ * this blob and configuration; fills need->arena_bytes/persistent_bytes/scratch_bytes.
+ * Lays the arena out into an esnn_trainer on its stack (sizeof(esnn_trainer)). */
 esnn_status esnn_train_arena_bytes(const uint8_t *blob, uint32_t len, const esnn_train_config *cfg,
                                    esnn_train_stats *need, esnn_diag *diag);
 

@@ -27,25 +27,31 @@ int16_t esnn_rd_i16(const uint8_t *p)
     return (int16_t)(u <= 0x7FFFu ? (int32_t)u : (int32_t)u - 65536);
 }
 
+/* esnn_hdr's fields are the header's fields from offset 4 on, in order (data_length at
+ * 44 is followed by 8 reserved bytes, then meta_offset at 56): decoded in one loop, u16
+ * fields where the mask has a bit. */
+typedef char esnn_hdr_is_packed[offsetof(esnn_hdr, meta_length) == 48u ? 1 : -1];
+
 void esnn_read_header(const uint8_t *b, esnn_hdr *h)
 {
-    h->version_major = esnn_rd_u16(b + 4);
-    h->version_minor = esnn_rd_u16(b + 6);
-    h->total_length = esnn_rd_u32(b + 8);
-    h->crc32 = esnn_rd_u32(b + 12);
-    h->num_layers = esnn_rd_u16(b + 16);
-    h->num_tensors = esnn_rd_u16(b + 18);
-    h->input_tensor = esnn_rd_u16(b + 20);
-    h->output_tensor = esnn_rd_u16(b + 22);
-    h->default_steps = esnn_rd_u16(b + 24);
-    h->flags = esnn_rd_u16(b + 26);
-    h->layer_table_offset = esnn_rd_u32(b + 28);
-    h->tensor_table_offset = esnn_rd_u32(b + 32);
-    h->scratch_bytes = esnn_rd_u32(b + 36);
-    h->data_offset = esnn_rd_u32(b + 40);
-    h->data_length = esnn_rd_u32(b + 44);
-    h->meta_offset = esnn_rd_u32(b + 56);
-    h->meta_length = esnn_rd_u32(b + 60);
+    const uint32_t u16_fields = 0x3F3u;  /* versions, counts, indices, steps, flags */
+    uint8_t *f = (uint8_t *)h;
+    uint32_t i, o = 4;
+    for (i = 0; i < 17u; i++) {
+        if (i == 15u)
+            o = 56;  /* skip the reserved bytes 48..55 */
+        if (u16_fields >> i & 1u) {
+            const uint16_t v = esnn_rd_u16(b + o);
+            memcpy(f, &v, 2);
+            f += 2;
+            o += 2;
+        } else {
+            const uint32_t v = esnn_rd_u32(b + o);
+            memcpy(f, &v, 4);
+            f += 4;
+            o += 4;
+        }
+    }
 }
 
 /* Caller guarantees i < num_tensors and that the table lies inside the blob. */
@@ -87,6 +93,7 @@ void esnn_read_layer(const uint8_t *b, const esnn_hdr *h, uint32_t i, esnn_ldesc
     l->pl = p[17];
     l->pb = p[18];
     l->pr = p[19];
+    l->geo = (uint8_t)(l->kh | l->kw | l->sh | l->sw | l->pt | l->pl | l->pb | l->pr);
     for (s = 0; s < 4u; s++) {
         l->off[s] = esnn_rd_u32(p + 20 + 8 * s);
         l->len[s] = esnn_rd_u32(p + 24 + 8 * s);

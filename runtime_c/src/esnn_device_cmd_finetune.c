@@ -4,27 +4,18 @@
  * the image written and verified, and only then the header is written (the single
  * commit point), so a reset or a power cut at any moment leaves the old model active. */
 #include "esnn_device_internal.h"
+#include "esnn_train_internal.h"
 
 #define FT_CONFIG_BYTES 24u  /* the fields of esnn_train_config, little-endian */
 #define FT_SAMPLE_HDR 8u     /* u32 index, u16 label, u8 flags, u8 reserved */
 #define FT_FLAG_FLUSH 0x01u  /* apply a partial mini-batch after this sample */
 
 typedef char esnn_float_is_32_bits[sizeof(float) == 4u ? 1 : -1];
-
-static float get_f32(const uint8_t *p)
-{
-    const uint32_t u = esnn_dget32(p);
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-
-static void put_f32(uint8_t *p, float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    esnn_dput32(p, u);
-}
+/* COMMIT sends esnn_train_stats word by word: 11 u32 counters then 2 floats, no padding */
+typedef char esnn_stats_are_13_words[sizeof(esnn_train_stats) == 52u ? 1 : -1];
+/* BEGIN reads the 4 floats lr, momentum, slope, logit_scale as consecutive words */
+typedef char esnn_config_floats_are_words[offsetof(esnn_train_config, logit_scale) ==
+                                          offsetof(esnn_train_config, lr) + 12u ? 1 : -1];
 
 static uint32_t ticks_now(const esnn_device *d)
 {
@@ -66,6 +57,8 @@ int esnn_cmd_ft_begin(esnn_device *d, const esnn_req *r, uint32_t *out_len)
     esnn_train_config cfg;
     esnn_train_stats need;
     esnn_diag diag;
+    esnn_hdr h;
+    uint64_t pb, sb;
     esnn_status s;
     if (r->len != FT_CONFIG_BYTES)
         return ESNN_PS_BAD_LENGTH;
@@ -81,18 +74,18 @@ int esnn_cmd_ft_begin(esnn_device *d, const esnn_req *r, uint32_t *out_len)
     cfg.verify = q[3];
     cfg.steps = (uint16_t)esnn_dget16(q + 4);
     cfg.batch = (uint16_t)esnn_dget16(q + 6);
-    cfg.lr = get_f32(q + 8);
-    cfg.momentum = get_f32(q + 12);
-    cfg.slope = get_f32(q + 16);
-    cfg.logit_scale = get_f32(q + 20);
-    memset(&need, 0, sizeof need);
-    memset(&diag, 0, sizeof diag);
-    s = esnn_train_arena_bytes(d->model.blob, d->model.blob_len, &cfg, &need, &diag);
+    esnn_dget_words(&cfg.lr, q + 8, 4u);  /* lr, momentum, slope, logit_scale */
+    /* what esnn_train_arena_bytes does, without its argument checks (all set here); the
+     * layout goes to the (closed) trainer, which esnn_train_init starts afresh */
+    s = esnn_tr_check(d->model.blob, d->model.blob_len, &cfg, &h, &diag);
+    if (s == ESNN_OK)
+        s = esnn_tr_layout(&d->trainer, d->model.blob, &h, &cfg, &pb, &sb, &diag);
     if (s != ESNN_OK)
         return train_error(d, s, &diag, out_len);
-    esnn_dput32(p, need.arena_bytes);
-    esnn_dput32(p + 4, need.persistent_bytes);
-    esnn_dput32(p + 8, need.scratch_bytes);
+    need.arena_bytes = (uint32_t)(pb + sb);
+    need.persistent_bytes = (uint32_t)pb;
+    need.scratch_bytes = (uint32_t)sb;
+    esnn_dput_words(p, &need, 3u);  /* arena_bytes, persistent_bytes, scratch_bytes */
     esnn_dput32(p + 12, d->board.arena_bytes);
     if (need.arena_bytes > d->board.arena_bytes) {
         *out_len = 16u;
@@ -116,14 +109,15 @@ int esnn_cmd_ft_begin(esnn_device *d, const esnn_req *r, uint32_t *out_len)
 static int sample_answer(esnn_device *d, uint32_t ticks, uint32_t *out_len)
 {
     const esnn_train_stats *st = &d->trainer.stats;
-    uint8_t *p = esnn_resp_payload(d);
-    esnn_dput32(p, st->samples);
-    esnn_dput32(p + 4, st->correct);
-    esnn_dput32(p + 8, st->updates);
-    esnn_dput32(p + 12, st->saturated);
-    put_f32(p + 16, st->loss_sum);
-    put_f32(p + 20, st->last_loss);
-    esnn_dput32(p + 24, ticks);
+    uint32_t v[7];
+    v[0] = st->samples;
+    v[1] = st->correct;
+    v[2] = st->updates;
+    v[3] = st->saturated;
+    memcpy(v + 4, &st->loss_sum, 4);
+    memcpy(v + 5, &st->last_loss, 4);
+    v[6] = ticks;
+    esnn_dput_words(esnn_resp_payload(d), v, 7u);
     *out_len = 28u;
     return ESNN_PS_OK;
 }
@@ -173,10 +167,10 @@ int esnn_cmd_ft_commit(esnn_device *d, const esnn_req *r, uint32_t *out_len)
 {
     esnn_train_stats st;
     esnn_diag diag;
-    esnn_model m;
     esnn_status s;
     const uint8_t *img;
-    uint32_t len, crc, slot, gen, at, i;
+    uint32_t len, crc, slot, at;
+    int ps;
     uint8_t *p = esnn_resp_payload(d);
     if (r->len != 0u)
         return ESNN_PS_BAD_LENGTH;
@@ -207,41 +201,19 @@ int esnn_cmd_ft_commit(esnn_device *d, const esnn_req *r, uint32_t *out_len)
         (void)esnn_slot_invalidate(d, slot);
         return ESNN_PS_FLASH_ERROR;
     }
-    /* esnn_init only reads the arena: the trainer (and a retry) survive a refusal */
-    s = esnn_init(&m, esnn_slot_image(d, slot), len, d->board.arena, d->board.arena_bytes, &diag);
-    if (s != ESNN_OK) {
+    /* the commit point (payload: slot, generation); the trainer (and a retry) survive
+     * a refusal, which leaves no half-valid slot behind */
+    ps = esnn_slot_commit(d, slot, len, crc, out_len);
+    if (ps == ESNN_PS_INVALID_MODEL)
         (void)esnn_slot_invalidate(d, slot);
-        *out_len = esnn_put_diag(d, (int32_t)s, diag.expected, diag.actual);
-        return ESNN_PS_INVALID_MODEL;
-    }
-    gen = esnn_slot_max_generation(d) + 1u;
-    /* the commit point; then check the slot exactly as a boot would */
-    if (esnn_slot_write_header(d, slot, gen, len, crc) != 0 ||
-        esnn_slot_check(d, slot, &m, NULL) != ESNN_OK) {
-        (void)esnn_slot_invalidate(d, slot);
-        return ESNN_PS_FLASH_ERROR;
-    }
-    d->model = m;
-    d->active = (uint8_t)slot;
-    d->slot_ok[slot] = 1;
-    d->arena_q_valid = 0;
+    if (ps != ESNN_PS_OK)
+        return ps;
     d->stats[ESNN_ST_FT_COMMITTED]++;
     esnn_ft_close(d);
-    memset(p, 0, 16);
-    p[0] = (uint8_t)slot;
-    esnn_dput32(p + 4, gen);
     esnn_dput32(p + 8, len);
     esnn_dput32(p + 12, crc);
-    {
-        const uint32_t v[11] = {st.arena_bytes, st.persistent_bytes, st.scratch_bytes,
-                                st.persistent_peak, st.scratch_peak, st.samples, st.updates,
-                                st.correct, st.saturated, st.verify_checks,
-                                st.verify_mismatches};
-        for (i = 0; i < 11u; i++)
-            esnn_dput32(p + 16u + 4u * i, v[i]);
-    }
-    put_f32(p + 60, st.loss_sum);
-    put_f32(p + 64, st.last_loss);
+    /* the stats in their struct order: 11 counters, loss_sum, last_loss */
+    esnn_dput_words(p + 16, &st, 13u);
     *out_len = 68u;
     return ESNN_PS_OK;
 }

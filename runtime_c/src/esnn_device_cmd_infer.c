@@ -73,13 +73,7 @@ int esnn_cmd_infer(esnn_device *d, const esnn_req *r, uint32_t *out_len)
     if (esize == 1u) {
         memcpy(p + ESNN_INFER_HDR, out.data, bytes);
     } else {  /* I32 totals sit in the arena in host order; the wire is little-endian */
-        const uint8_t *src = (const uint8_t *)out.data;
-        uint32_t i;
-        for (i = 0; i < out.numel; i++) {
-            int32_t v;
-            memcpy(&v, src + 4u * i, 4);
-            esnn_dput32(p + ESNN_INFER_HDR + 4u * i, (uint32_t)v);
-        }
+        esnn_dput_words(p + ESNN_INFER_HDR, out.data, out.numel);
     }
     *out_len = ESNN_INFER_HDR + bytes;
     return ESNN_PS_OK;

@@ -2,6 +2,10 @@
  * measured memory high-water marks), RESET. */
 #include "esnn_device_internal.h"
 
+/* HELLO sends a slot header's generation, length and crc32 as three consecutive words */
+typedef char esnn_slot_hdr_words[offsetof(esnn_slot_hdr, crc32) ==
+                                 offsetof(esnn_slot_hdr, generation) + 8u ? 1 : -1];
+
 static uint32_t put_str(uint8_t *p, const char *s, uint32_t max)
 {
     uint32_t n = 0;
@@ -35,11 +39,8 @@ int esnn_cmd_hello(esnn_device *d, const esnn_req *r, uint32_t *out_len)
         uint8_t *e = p + 24u + 16u * s;
         esnn_slot_read(d, s, &h);
         e[0] = d->slot_ok[s];
-        if (h.intact) {
-            esnn_dput32(e + 4, h.generation);
-            esnn_dput32(e + 8, h.length);
-            esnn_dput32(e + 12, h.crc32);
-        }
+        if (h.intact)
+            esnn_dput_words(e + 4, &h.generation, 3u);  /* generation, length, crc32 */
     }
     n = 56u;
     n += put_str(p + n, d->board.name, 32u);
@@ -51,15 +52,13 @@ int esnn_cmd_hello(esnn_device *d, const esnn_req *r, uint32_t *out_len)
 int esnn_cmd_stats(esnn_device *d, const esnn_req *r, uint32_t *out_len)
 {
     uint8_t *p = esnn_resp_payload(d);
-    uint32_t i, peaks[3] = {0, 0, 0};
+    uint32_t peaks[3] = {0, 0, 0};
     if (r->len != 0u)
         return ESNN_PS_BAD_LENGTH;
-    for (i = 0; i < ESNN_DEVICE_COUNTERS; i++)
-        esnn_dput32(p + 4u * i, d->stats[i]);
+    esnn_dput_words(p, d->stats, ESNN_DEVICE_COUNTERS);
     if (d->board.peaks)
         d->board.peaks(d->board.peaks_ctx, peaks);
-    for (i = 0; i < 3u; i++)
-        esnn_dput32(p + 4u * (ESNN_DEVICE_COUNTERS + i), peaks[i]);
+    esnn_dput_words(p + 4u * ESNN_DEVICE_COUNTERS, peaks, 3u);
     *out_len = 4u * ESNN_STATS_FIELDS;
     return ESNN_PS_OK;
 }

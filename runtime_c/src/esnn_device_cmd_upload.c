@@ -64,17 +64,14 @@ int esnn_cmd_upload_chunk(esnn_device *d, const esnn_req *r, uint32_t *out_len)
 
 int esnn_cmd_upload_commit(esnn_device *d, const esnn_req *r, uint32_t *out_len)
 {
-    esnn_diag diag;
-    esnn_model m;
-    esnn_status s;
-    uint32_t slot, gen;
-    uint8_t *p = esnn_resp_payload(d);
+    uint32_t slot;
+    int ps;
     if (r->len != 0u)
         return ESNN_PS_BAD_LENGTH;
     if (!d->session_open)
         return ESNN_PS_NO_SESSION;
     if (d->session_next < d->session_size) {
-        esnn_dput32(p, d->session_next);
+        esnn_dput32(esnn_resp_payload(d), d->session_next);
         *out_len = 4u;
         return ESNN_PS_INCOMPLETE;
     }
@@ -84,35 +81,11 @@ int esnn_cmd_upload_commit(esnn_device *d, const esnn_req *r, uint32_t *out_len)
         d->stats[ESNN_ST_REJECTED]++;
         return ESNN_PS_CRC_MISMATCH;
     }
-    memset(&diag, 0, sizeof diag);
-    s = esnn_init(&m, esnn_slot_image(d, slot), d->session_size, d->board.arena,
-                  d->board.arena_bytes, &diag);
-    if (s != ESNN_OK) {
-        drop_session(d);
-        d->stats[ESNN_ST_REJECTED]++;
-        *out_len = esnn_put_diag(d, (int32_t)s, diag.expected, diag.actual);
-        return ESNN_PS_INVALID_MODEL;
-    }
-    gen = esnn_slot_max_generation(d) + 1u;
-    /* the commit point; then check the slot exactly as a boot would */
-    if (esnn_slot_write_header(d, slot, gen, d->session_size, d->session_crc) != 0 ||
-        esnn_slot_check(d, slot, &m, NULL) != ESNN_OK) {
-        (void)esnn_slot_invalidate(d, slot);
-        drop_session(d);
-        d->stats[ESNN_ST_REJECTED]++;
-        return ESNN_PS_FLASH_ERROR;
-    }
+    /* the commit point (payload: slot, generation); either way the session is over */
+    ps = esnn_slot_commit(d, slot, d->session_size, d->session_crc, out_len);
     drop_session(d);
-    d->model = m;
-    d->active = (uint8_t)slot;
-    d->slot_ok[slot] = 1;
-    d->arena_q_valid = 0;
-    d->stats[ESNN_ST_COMMITTED]++;
-    memset(p, 0, 8);
-    p[0] = (uint8_t)slot;
-    esnn_dput32(p + 4, gen);
-    *out_len = 8u;
-    return ESNN_PS_OK;
+    d->stats[ps == ESNN_PS_OK ? ESNN_ST_COMMITTED : ESNN_ST_REJECTED]++;
+    return ps;
 }
 
 int esnn_cmd_upload_abort(esnn_device *d, const esnn_req *r, uint32_t *out_len)

@@ -4,26 +4,33 @@
 
 typedef int (*esnn_handler)(esnn_device *d, const esnn_req *r, uint32_t *out_len);
 
+/* Command codes and their handlers, as two parallel lists searched in order rather than
+ * a switch: the codes are sparse (0x01..0x43) and a switch compiles into a 67-entry
+ * jump table; separate lists also spare the padding of {code, pointer} pairs. */
+static const uint8_t cmd_codes[] = {
+    ESNN_CMD_HELLO, ESNN_CMD_STATS, ESNN_CMD_RESET, ESNN_CMD_UPLOAD_BEGIN,
+    ESNN_CMD_UPLOAD_CHUNK, ESNN_CMD_UPLOAD_COMMIT, ESNN_CMD_UPLOAD_ABORT, ESNN_CMD_INFER,
+    ESNN_CMD_READ_SLOT,
+#if ESNN_DEVICE_FINETUNE
+    ESNN_CMD_FT_BEGIN, ESNN_CMD_FT_SAMPLE, ESNN_CMD_FT_COMMIT, ESNN_CMD_FT_ABORT,
+#endif
+};
+static const esnn_handler cmd_handlers[sizeof cmd_codes] = {
+    esnn_cmd_hello, esnn_cmd_stats, esnn_cmd_reset, esnn_cmd_upload_begin,
+    esnn_cmd_upload_chunk, esnn_cmd_upload_commit, esnn_cmd_upload_abort, esnn_cmd_infer,
+    esnn_cmd_read_slot,
+#if ESNN_DEVICE_FINETUNE
+    esnn_cmd_ft_begin, esnn_cmd_ft_sample, esnn_cmd_ft_commit, esnn_cmd_ft_abort,
+#endif
+};
+
 static esnn_handler find(uint8_t cmd)
 {
-    switch (cmd) {
-    case ESNN_CMD_HELLO: return esnn_cmd_hello;
-    case ESNN_CMD_STATS: return esnn_cmd_stats;
-    case ESNN_CMD_RESET: return esnn_cmd_reset;
-    case ESNN_CMD_UPLOAD_BEGIN: return esnn_cmd_upload_begin;
-    case ESNN_CMD_UPLOAD_CHUNK: return esnn_cmd_upload_chunk;
-    case ESNN_CMD_UPLOAD_COMMIT: return esnn_cmd_upload_commit;
-    case ESNN_CMD_UPLOAD_ABORT: return esnn_cmd_upload_abort;
-    case ESNN_CMD_INFER: return esnn_cmd_infer;
-    case ESNN_CMD_READ_SLOT: return esnn_cmd_read_slot;
-#if ESNN_DEVICE_FINETUNE
-    case ESNN_CMD_FT_BEGIN: return esnn_cmd_ft_begin;
-    case ESNN_CMD_FT_SAMPLE: return esnn_cmd_ft_sample;
-    case ESNN_CMD_FT_COMMIT: return esnn_cmd_ft_commit;
-    case ESNN_CMD_FT_ABORT: return esnn_cmd_ft_abort;
-#endif
-    default: return NULL;
-    }
+    uint32_t i;
+    for (i = 0; i < sizeof cmd_codes; i++)
+        if (cmd_codes[i] == cmd)
+            return cmd_handlers[i];
+    return NULL;
 }
 
 uint32_t esnn_put_diag(esnn_device *d, int32_t status, uint32_t expected, uint32_t actual)

@@ -90,6 +90,10 @@ static inline uint32_t esnn_dget32(const uint8_t *p)
            ((uint32_t)p[3] << 24);
 }
 
+/* esnn_device_words.c: n 32-bit words to / from n little-endian u32 fields */
+void esnn_dput_words(uint8_t *p, const void *words, uint32_t n);
+void esnn_dget_words(void *words, const uint8_t *p, uint32_t n);
+
 /* ---- esnn_cobs_encode.c / esnn_cobs_decode.c ---- */
 /* Encode len bytes (no delimiter is appended); out must hold len + len/254 + 1
  * bytes. Returns the encoded length. */
@@ -110,6 +114,10 @@ esnn_status esnn_slot_check(esnn_device *d, uint32_t slot, esnn_model *m, esnn_d
 int esnn_slot_write_header(esnn_device *d, uint32_t slot, uint32_t generation,
                            uint32_t length, uint32_t crc);
 int esnn_slot_invalidate(esnn_device *d, uint32_t slot);
+/* Commit an image written and verified in `slot` (esnn_device_slot.c): a protocol
+ * status, the payload written. */
+int esnn_slot_commit(esnn_device *d, uint32_t slot, uint32_t len, uint32_t crc,
+                     uint32_t *out_len);
 uint32_t esnn_slot_max_generation(const esnn_device *d);
 int esnn_flash_write(esnn_device *d, uint32_t offset, const uint8_t *data, uint32_t len);
 /* Choose and bind the active slot (highest valid generation), set slot_ok. */

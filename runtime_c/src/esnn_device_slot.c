@@ -2,7 +2,8 @@
  * headers, the full validity check, the commit-point write and slot selection. */
 #include "esnn_device_internal.h"
 
-static const uint8_t slot_magic[4] = {'E', 'S', 'L', 'T'};
+/* "ESLT" as a little-endian u32 (compared and written without memcmp/memcpy) */
+#define SLOT_MAGIC_U32 0x544C5345u
 
 uint32_t esnn_slot_offset(const esnn_device *d, uint32_t slot)
 {
@@ -27,7 +28,9 @@ int esnn_flash_write(esnn_device *d, uint32_t offset, const uint8_t *data, uint3
         return 0;
     if (d->board.flash_write)
         return d->board.flash_write(d->board.flash_ctx, offset, data, len) ? -1 : 0;
-    memmove(d->board.flash + offset, data, len);
+    /* data is never inside the flash array (the receive buffer, a header on the stack,
+     * a constant or the trainer's arena), so a plain copy is enough */
+    memcpy(d->board.flash + offset, data, len);
     return 0;
 }
 
@@ -37,7 +40,7 @@ void esnn_slot_read(const esnn_device *d, uint32_t slot, esnn_slot_hdr *h)
     h->generation = esnn_dget32(p + 4);
     h->length = esnn_dget32(p + 8);
     h->crc32 = esnn_dget32(p + 12);
-    h->intact = (uint8_t)(memcmp(p, slot_magic, 4) == 0 &&
+    h->intact = (uint8_t)(esnn_dget32(p) == SLOT_MAGIC_U32 &&
                           esnn_crc32(0, p, 28) == esnn_dget32(p + 28));
 }
 
@@ -61,12 +64,49 @@ int esnn_slot_write_header(esnn_device *d, uint32_t slot, uint32_t generation,
 {
     uint8_t h[ESNN_SLOT_HEADER_BYTES];
     memset(h, 0, sizeof h);
-    memcpy(h, slot_magic, 4);
+    esnn_dput32(h, SLOT_MAGIC_U32);
     esnn_dput32(h + 4, generation);
     esnn_dput32(h + 8, length);
     esnn_dput32(h + 12, crc);
     esnn_dput32(h + 28, esnn_crc32(0, h, 28));
     return esnn_flash_write(d, esnn_slot_offset(d, slot), h, sizeof h);
+}
+
+/* The commit point of an image written and verified (CRC) in `slot`, shared by
+ * UPLOAD_COMMIT and FINETUNE_COMMIT: esnn_init must accept it (else INVALID_MODEL, with
+ * its diag as the payload), then the header with the next generation is written and the
+ * slot checked exactly as a boot would (else the slot is invalidated: FLASH_ERROR). On
+ * success the model is the active one and the payload starts with u8 slot, 3 zero
+ * bytes, u32 generation. esnn_init only reads the arena, so a fine-tuning session
+ * survives a refusal. */
+int esnn_slot_commit(esnn_device *d, uint32_t slot, uint32_t len, uint32_t crc,
+                     uint32_t *out_len)
+{
+    uint8_t *p = esnn_resp_payload(d);
+    esnn_diag diag;
+    esnn_model m;
+    uint32_t gen;
+    esnn_status s = esnn_init(&m, esnn_slot_image(d, slot), len, d->board.arena,
+                              d->board.arena_bytes, &diag);
+    if (s != ESNN_OK) {
+        *out_len = esnn_put_diag(d, (int32_t)s, diag.expected, diag.actual);
+        return ESNN_PS_INVALID_MODEL;
+    }
+    gen = esnn_slot_max_generation(d) + 1u;
+    if (esnn_slot_write_header(d, slot, gen, len, crc) != 0 ||
+        esnn_slot_check(d, slot, &m, NULL) != ESNN_OK) {
+        (void)esnn_slot_invalidate(d, slot);
+        return ESNN_PS_FLASH_ERROR;
+    }
+    d->model = m;
+    d->active = (uint8_t)slot;
+    d->slot_ok[slot] = 1;
+    d->arena_q_valid = 0;
+    memset(p, 0, 8);
+    p[0] = (uint8_t)slot;
+    esnn_dput32(p + 4, gen);
+    *out_len = 8u;
+    return ESNN_PS_OK;
 }
 
 int esnn_slot_invalidate(esnn_device *d, uint32_t slot)

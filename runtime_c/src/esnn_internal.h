@@ -12,6 +12,14 @@
 #include <string.h>
 #include "edgesnn.h"
 
+/* A helper kept out of line: under LTO a helper inlined into several callers costs its
+ * size once per caller, which a firmware of a few KB feels (GCC and clang). */
+#if defined(__GNUC__)
+#define ESNN_NOINLINE __attribute__((noinline))
+#else
+#define ESNN_NOINLINE
+#endif
+
 /* Indices of the four (offset, length) pairs of a layer entry. */
 enum { ESNN_SEC_W = 0, ESNN_SEC_B = 1, ESNN_SEC_S = 2, ESNN_SEC_M = 3 };
 
@@ -52,6 +60,7 @@ typedef struct {
     uint8_t kh, kw, sh, sw, pt, pl, pb, pr;
     uint32_t off[4], len[4];   /* indexed by ESNN_SEC_* */
     uint8_t tail_nonzero;      /* 1 when one of the 12 trailing reserved bytes is set */
+    uint8_t geo;               /* kh | kw | ... | pr: 0 when the op has no window */
 } esnn_ldesc;
 
 /* What one invoke needs to find tensors: the T-step plan is the one-step plan * T. */

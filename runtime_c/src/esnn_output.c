@@ -5,7 +5,6 @@ esnn_status esnn_output(const esnn_model *m, esnn_tensor *out)
 {
     esnn_hdr h;
     esnn_tdesc t;
-    esnn_run r;
     uint32_t i;
     if (!m || !out)
         return ESNN_ERR_NULL;
@@ -13,13 +12,10 @@ esnn_status esnn_output(const esnn_model *m, esnn_tensor *out)
         return ESNN_ERR_STATE;
     esnn_read_header(m->blob, &h);
     esnn_read_tensor(m->blob, &h, h.output_tensor, &t);
-    memset(&r, 0, sizeof r);  /* row 0: where the totals are */
-    r.blob = m->blob;
-    r.arena = m->arena;
-    r.T = m->last_steps;
-    r.tstep = (uint8_t)(m->last_mode == ESNN_MODE_TSTEP);
-    r.scale = r.tstep ? r.T : 1u;
-    out->data = esnn_tensor_ptr(&r, &t);
+    /* the totals are row 0 of the output: where esnn_tensor_ptr puts row 0 of the plan
+     * of the last call (T-scaled in T-step mode) */
+    out->data = m->arena +
+                (m->last_mode == ESNN_MODE_TSTEP ? m->last_steps : 1u) * t.arena_offset;
     out->dtype = t.dtype;
     out->rank = t.rank;
     for (i = 0; i < 3u; i++)

@@ -10,42 +10,34 @@
 float esnn_surrogate_deriv(uint8_t kind, float slope, float x)
 {
     if (kind == ESNN_SURROGATE_ATAN) {
-        const float alpha = slope > 0.0f ? slope : 2.0f;
+        const float alpha = esnn_fgt(slope, 0.0f) ? slope : 2.0f;
         const float t = 1.5707963267948966f * alpha * x;
         return 0.5f * alpha / (1.0f + t * t);
     } else {
-        const float k = slope > 0.0f ? slope : 4.0f;
+        const float k = esnn_fgt(slope, 0.0f) ? slope : 4.0f;
         const float sg = 1.0f / (1.0f + esnn_expf(-k * x));
         return k * sg * (1.0f - sg);
     }
 }
 
-void esnn_tr_trajectory(int32_t a, uint32_t k, uint32_t T, int32_t *u, uint8_t *s, uint32_t stride)
-{
-    const int32_t thr = (int32_t)(T << k);
-    const int32_t i = a < -1 ? -1 : (a > thr ? thr : a);
-    int32_t v = 0;
-    uint32_t t;
-    for (t = 0; t < T; t++) {
-        v += i;
-        u[t * stride] = v;
-        s[t * stride] = (uint8_t)(v >= thr);
-        if (v >= thr)
-            v -= thr;
-    }
-}
-
-uint32_t esnn_tr_trajectory_check(int32_t a, uint32_t k, uint32_t T, const int32_t *u,
-                                  const uint8_t *s, uint32_t stride)
+uint32_t esnn_tr_trajectory(int32_t a, uint32_t k, uint32_t T, int32_t *u, uint8_t *s,
+                            uint32_t stride, int check)
 {
     const int32_t thr = (int32_t)(T << k);
     const int32_t i = a < -1 ? -1 : (a > thr ? thr : a);
     int32_t v = 0;
     uint32_t t, bad = 0;
     for (t = 0; t < T; t++) {
+        uint8_t spike;
         v += i;
-        bad += (u[t * stride] != v) || (s[t * stride] != (uint8_t)(v >= thr));
-        if (v >= thr)
+        spike = (uint8_t)(v >= thr);
+        if (check) {
+            bad += (u[t * stride] != v) || (s[t * stride] != spike);
+        } else {
+            u[t * stride] = v;
+            s[t * stride] = spike;
+        }
+        if (spike)
             v -= thr;
     }
     return bad;

@@ -12,16 +12,11 @@
  * are identical. */
 #include "esnn_train_internal.h"
 
-static float logit_scale(const esnn_trainer *tr)
-{
-    return tr->cfg.logit_scale > 0.0f ? tr->cfg.logit_scale : 1.0f / (64.0f * (float)tr->T);
-}
-
 /* Loss of the sample; d loss / d a of the readout into d. */
 static float loss_grad(esnn_trainer *tr, const esnn_hdr *h, uint32_t label, float *d)
 {
     const int32_t *a = esnn_tr_i32(tr, tr->t_off[h->output_tensor]);
-    const float ls = logit_scale(tr);
+    const float ls = esnn_tr_logit_scale(tr);
     uint32_t j, best = 0;
     float m, sum = 0.0f;
     for (j = 1; j < tr->classes; j++)
@@ -66,8 +61,8 @@ static void if_bwd(esnn_trainer *tr, uint32_t i, const esnn_tr_layer *L, const f
     const int rebuild = L->l.op == ESNN_OP_COUPLE && !stored;
     int32_t *cur = esnn_tr_i32(tr, tr->cur_off);
     uint8_t *y = tr->arena + L->out.arena_offset + L->half;
-    const int32_t *u = NULL;
-    const uint8_t *s = NULL;
+    int32_t *u = NULL;  /* read only here (esnn_tr_trajectory's check mode) */
+    uint8_t *s = NULL;
     uint32_t e;
     if (tr->s_off[i] != ESNN_TR_NONE) {
         u = esnn_tr_i32(tr, tr->s_off[i]);
@@ -85,7 +80,7 @@ static void if_bwd(esnn_trainer *tr, uint32_t i, const esnn_tr_layer *L, const f
             S = esnn_tr_surrogate_sum(tr, a, k, NULL, 0u);
             if (u) {  /* verify: the replayed membranes against the stored ones */
                 tr->stats.verify_checks += T;
-                tr->stats.verify_mismatches += esnn_tr_trajectory_check(a, k, T, u + e, s + e, nout);
+                tr->stats.verify_mismatches += esnn_tr_trajectory(a, k, T, u + e, s + e, nout, 1);
             }
             if (rebuild)
                 y[e] = (uint8_t)(y[e] - esnn_if_count(a, k, (int32_t)T));

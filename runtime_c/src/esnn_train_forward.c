@@ -25,7 +25,7 @@ static void run_if(esnn_trainer *tr, uint32_t i, const esnn_tr_layer *L)
         const uint8_t n = esnn_if_count(cur[e], k, (int32_t)tr->T);
         y[e] = couple ? (uint8_t)(y[e] + n) : n;  /* COUPLE: wraps mod 256 by design */
         if (u)
-            esnn_tr_trajectory(cur[e], k, tr->T, u + e, s + e, nout);
+            (void)esnn_tr_trajectory(cur[e], k, tr->T, u + e, s + e, nout, 0);
     }
 }
 

@@ -22,7 +22,6 @@ typedef struct {
     uint32_t half;         /* COUPLE: byte offset of the target half within out, else 0 */
     uint32_t src_half;     /* COUPLE: byte offset of the source half within out */
     int analog;            /* reads the network input: a = T * (b + W.q) */
-    int weighted;          /* DENSE, CONV2D or COUPLE */
     int spiking;           /* IF neuron */
     int conv;              /* weights are a convolution */
 } esnn_tr_layer;
@@ -33,8 +32,8 @@ esnn_status esnn_tr_graph_check(const uint8_t *blob, const esnn_hdr *h, esnn_dia
 /* Configuration, blob validation and graph check, in that order; fills *h. */
 esnn_status esnn_tr_check(const uint8_t *blob, uint32_t len, const esnn_train_config *cfg,
                           esnn_hdr *h, esnn_diag *d);
-/* Fills tr's offsets (unless tr is NULL) and T/classes/first_bwd from (blob, cfg); *persistent and *scratch
- * get the two region sizes. tr->blob must point at a blob with the same layout. */
+/* Fills tr's offsets and T/classes/first_bwd from (blob, cfg); *persistent and *scratch
+ * get the two region sizes. */
 esnn_status esnn_tr_layout(esnn_trainer *tr, const uint8_t *blob, const esnn_hdr *h,
                            const esnn_train_config *cfg, uint64_t *persistent, uint64_t *scratch,
                            esnn_diag *d);
@@ -49,6 +48,7 @@ void esnn_tr_layer_get(const esnn_trainer *tr, const esnn_hdr *h, uint32_t i, es
 void esnn_tr_run(const esnn_trainer *tr, esnn_run *r);
 void esnn_tr_currents(const esnn_trainer *tr, const esnn_tr_layer *L, int32_t *cur);
 uint8_t esnn_tr_shift(const esnn_trainer *tr, const esnn_tr_layer *L, uint32_t e);
+float esnn_tr_logit_scale(const esnn_trainer *tr);
 float *esnn_tr_f32(const esnn_trainer *tr, uint32_t off);
 int32_t *esnn_tr_i32(const esnn_trainer *tr, uint32_t off);
 /* Parameter block of trained layer i: master weights, master biases, their gradients and
@@ -65,16 +65,57 @@ uint32_t esnn_tr_params_bytes(uint32_t nw, uint32_t nb, int momentum);
 float esnn_expf(float x);
 float esnn_logf(float x);
 
-/* 1 for a finite float (inf - inf and NaN - NaN are NaN); no libm needed */
+/* ---- float tests without float comparisons (esnn_fcmp.c says why) ---- */
+static inline uint32_t esnn_fbits(float v)
+{
+    uint32_t u;
+    memcpy(&u, &v, sizeof u);
+    return u;
+}
+
+/* a NaN's bit pattern: exponent all ones and a non-zero fraction */
+static inline int esnn_nanbits(uint32_t u)
+{
+    return (u & 0x7FFFFFFFu) > 0x7F800000u;
+}
+
+/* v != v */
+static inline int esnn_isnanf(float v)
+{
+    return esnn_nanbits(esnn_fbits(v));
+}
+
+/* 1 for a finite float: exponent not all ones */
 static inline int esnn_finitef(float v)
 {
-    return (v - v) == 0.0f;
+    return (esnn_fbits(v) & 0x7F800000u) != 0x7F800000u;
 }
+
+/* a > b and a >= b as IEEE-754 compares them; a < b is esnn_fgt(b, a). Without an FPU
+ * (__SOFTFP__: every Cortex-M build here) the bit-pattern compares of esnn_fcmp.c, which
+ * keep libgcc's compare routines out of the firmware; with one, the C operators, a single
+ * instruction each. Both give the same answer for every pair. */
+int esnn_fgt_bits(float a, float b);
+int esnn_fge_bits(float a, float b);
+#if defined(__SOFTFP__)
+#define esnn_fgt esnn_fgt_bits
+#define esnn_fge esnn_fge_bits
+#else
+static inline int esnn_fgt(float a, float b)
+{
+    return a > b;
+}
+
+static inline int esnn_fge(float a, float b)
+{
+    return a >= b;
+}
+#endif
 
 /* round half away from zero; |v| < 2^31 */
 static inline int32_t esnn_roundf(float v)
 {
-    return v >= 0.0f ? (int32_t)(v + 0.5f) : -(int32_t)(-v + 0.5f);
+    return esnn_fge(v, 0.0f) ? (int32_t)(v + 0.5f) : -(int32_t)(-v + 0.5f);
 }
 
 /* ---- esnn_surrogate.c ---- */
@@ -84,11 +125,12 @@ float esnn_surrogate_deriv(uint8_t kind, float slope, float x);
  * u is not NULL, else replayed from a exactly as the T-step neuron computes them. */
 float esnn_tr_surrogate_sum(const esnn_trainer *tr, int32_t a, uint32_t k, const int32_t *u,
                             uint32_t stride);
-/* Pre-reset membranes and spikes of the T-step neuron (stored mode and verify). */
-void esnn_tr_trajectory(int32_t a, uint32_t k, uint32_t T, int32_t *u, uint8_t *s, uint32_t stride);
-/* Number of steps whose replayed membrane or spike differs from the stored one. */
-uint32_t esnn_tr_trajectory_check(int32_t a, uint32_t k, uint32_t T, const int32_t *u,
-                                  const uint8_t *s, uint32_t stride);
+/* The T-step neuron replayed from a: its pre-reset membranes and spikes written to
+ * u[t * stride] and s[t * stride] (stored mode and verify), or with check set, the
+ * number of steps whose stored membrane or spike differs (u and s only read). One
+ * function for both, so the replay exists once. */
+uint32_t esnn_tr_trajectory(int32_t a, uint32_t k, uint32_t T, int32_t *u, uint8_t *s,
+                            uint32_t stride, int check);
 
 /* ---- forward, backward, update ---- */
 void esnn_tr_forward(esnn_trainer *tr, const esnn_hdr *h, const uint8_t *input);

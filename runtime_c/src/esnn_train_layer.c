@@ -31,7 +31,6 @@ void esnn_tr_layer_get(const esnn_trainer *tr, const esnn_hdr *h, uint32_t i, es
     L->in.arena_offset = tr->t_off[L->l.in0];
     L->out.arena_offset = tr->t_off[L->l.out];
     L->analog = L->l.in0 == h->input_tensor;
-    L->weighted = L->l.op != ESNN_OP_SUMPOOL2D;
     L->spiking = L->l.neuron == ESNN_NEURON_IF;
     L->conv = L->l.op == ESNN_OP_CONV2D || (L->l.op == ESNN_OP_COUPLE && L->out.rank == 3u);
     L->half = L->src_half = 0;
@@ -79,6 +78,12 @@ void esnn_tr_currents(const esnn_trainer *tr, const esnn_tr_layer *L, int32_t *c
         esnn_dense(&r, &l, &L->src, &o, L->analog);
 }
 
+/* logits = readout current * this: cfg.logit_scale, or 1 / (64 T) when it is 0 */
+float esnn_tr_logit_scale(const esnn_trainer *tr)
+{
+    return esnn_fgt(tr->cfg.logit_scale, 0.0f) ? tr->cfg.logit_scale : 1.0f / (64.0f * (float)tr->T);
+}
+
 uint8_t esnn_tr_shift(const esnn_trainer *tr, const esnn_tr_layer *L, uint32_t e)
 {
     return tr->blob[L->l.off[ESNN_SEC_S] + e / L->plane];
@@ -99,7 +104,7 @@ void esnn_tr_params_get(const esnn_trainer *tr, uint32_t i, const esnn_ldesc *l,
     f += p->nw + p->nb;
     p->gw = p->nw ? f : NULL;
     p->gb = p->nb ? f + p->nw : NULL;
-    if (tr->cfg.momentum > 0.0f) {
+    if (esnn_fgt(tr->cfg.momentum, 0.0f)) {
         f += p->nw + p->nb;
         p->vw = p->nw ? f : NULL;
         p->vb = p->nb ? f + p->nw : NULL;

@@ -20,25 +20,40 @@ static uint64_t al16(uint64_t v)
 
 static int ok_float(float v)
 {
-    return esnn_finitef(v) && v >= 0.0f;
+    return esnn_finitef(v) && esnn_fge(v, 0.0f);
 }
 
+/* Like the validation passes, the rules record the first failure and one esnn_fail
+ * reports it (one diag write instead of one per rule). */
 esnn_status esnn_tr_config_check(const esnn_train_config *cfg, esnn_diag *d)
 {
-    if (cfg->mode > ESNN_TRAIN_STORED)
-        return esnn_fail(d, ESNN_ERR_CONFIG, -1, -1, ESNN_TRAIN_STORED, cfg->mode);
-    if (cfg->trainable > ESNN_TRAIN_ALL)
-        return esnn_fail(d, ESNN_ERR_CONFIG, -1, -1, ESNN_TRAIN_ALL, cfg->trainable);
-    if (cfg->surrogate > ESNN_SURROGATE_ATAN)
-        return esnn_fail(d, ESNN_ERR_CONFIG, -1, -1, ESNN_SURROGATE_ATAN, cfg->surrogate);
-    if (cfg->verify > 1u)
-        return esnn_fail(d, ESNN_ERR_CONFIG, -1, -1, 1, cfg->verify);
-    if (!ok_float(cfg->lr) || !ok_float(cfg->slope) || !ok_float(cfg->logit_scale) ||
-        !ok_float(cfg->momentum) || cfg->momentum >= 1.0f)
-        return esnn_fail(d, ESNN_ERR_CONFIG, -1, -1, 0, 0);
-    if (cfg->steps > ESNN_MAX_STEPS)
-        return esnn_fail(d, ESNN_ERR_STEPS, -1, -1, ESNN_MAX_STEPS, cfg->steps);
-    return ESNN_OK;
+    esnn_status s = ESNN_OK;
+    uint32_t e = 0, a = 0;
+    if (cfg->mode > ESNN_TRAIN_STORED) {
+        s = ESNN_ERR_CONFIG;
+        e = ESNN_TRAIN_STORED;
+        a = cfg->mode;
+    } else if (cfg->trainable > ESNN_TRAIN_ALL) {
+        s = ESNN_ERR_CONFIG;
+        e = ESNN_TRAIN_ALL;
+        a = cfg->trainable;
+    } else if (cfg->surrogate > ESNN_SURROGATE_ATAN) {
+        s = ESNN_ERR_CONFIG;
+        e = ESNN_SURROGATE_ATAN;
+        a = cfg->surrogate;
+    } else if (cfg->verify > 1u) {
+        s = ESNN_ERR_CONFIG;
+        e = 1;
+        a = cfg->verify;
+    } else if (!ok_float(cfg->lr) || !ok_float(cfg->slope) || !ok_float(cfg->logit_scale) ||
+               !ok_float(cfg->momentum) || esnn_fge(cfg->momentum, 1.0f)) {
+        s = ESNN_ERR_CONFIG;
+    } else if (cfg->steps > ESNN_MAX_STEPS) {
+        s = ESNN_ERR_STEPS;
+        e = ESNN_MAX_STEPS;
+        a = cfg->steps;
+    }
+    return s == ESNN_OK ? ESNN_OK : esnn_fail(d, s, -1, -1, e, a);
 }
 
 /* A rate-driven chain: layer i reads layer i-1's output (layer 0 the input), IF
@@ -46,22 +61,30 @@ esnn_status esnn_tr_config_check(const esnn_train_config *cfg, esnn_diag *d)
 esnn_status esnn_tr_graph_check(const uint8_t *blob, const esnn_hdr *h, esnn_diag *d)
 {
     esnn_ldesc l;
-    uint32_t i, prev = h->input_tensor;
+    uint32_t i, prev = h->input_tensor, e = 0, a = 0;
+    int32_t t = -1;
     if (h->flags & ESNN_HDR_CAUSAL)
         return esnn_fail(d, ESNN_ERR_TRAIN, -1, -1, 0, h->flags);
     for (i = 0; i < h->num_layers; i++) {
         const int last = i + 1u == h->num_layers;
         esnn_read_layer(blob, h, i, &l);
-        if (l.in0 != prev || l.op == ESNN_OP_ADD)
-            return esnn_fail(d, ESNN_ERR_TRAIN, (int32_t)i, l.in0, prev, l.in0);
-        if (last && !((l.op == ESNN_OP_DENSE || l.op == ESNN_OP_CONV2D) &&
-                      l.neuron == ESNN_NEURON_NONE && l.out == h->output_tensor))
-            return esnn_fail(d, ESNN_ERR_TRAIN, (int32_t)i, l.out, ESNN_NEURON_NONE, l.neuron);
-        if (!last && l.op != ESNN_OP_SUMPOOL2D && l.neuron != ESNN_NEURON_IF)
-            return esnn_fail(d, ESNN_ERR_TRAIN, (int32_t)i, l.out, ESNN_NEURON_IF, l.neuron);
+        if (l.in0 != prev || l.op == ESNN_OP_ADD) {
+            t = l.in0;
+            e = prev;
+            a = l.in0;
+            break;
+        }
+        if (last ? !((l.op == ESNN_OP_DENSE || l.op == ESNN_OP_CONV2D) &&
+                     l.neuron == ESNN_NEURON_NONE && l.out == h->output_tensor)
+                 : l.op != ESNN_OP_SUMPOOL2D && l.neuron != ESNN_NEURON_IF) {
+            t = l.out;
+            e = last ? ESNN_NEURON_NONE : ESNN_NEURON_IF;
+            a = l.neuron;
+            break;
+        }
         prev = l.out;
     }
-    return ESNN_OK;
+    return t < 0 ? ESNN_OK : esnn_fail(d, ESNN_ERR_TRAIN, (int32_t)i, t, e, a);
 }
 
 static int weighted(const esnn_ldesc *l)
@@ -89,8 +112,9 @@ uint32_t esnn_tr_params_bytes(uint32_t nw, uint32_t nb, int momentum)
     return (uint32_t)al16(4ull * (nw + nb) * (momentum ? 3u : 2u));
 }
 
-/* Offsets are written to tr unless it is NULL (a size query). */
-#define SET(field, v) do { if (tr) tr->field = (uint32_t)(v); } while (0)
+/* Offsets are written to tr (a size query passes a scratch trainer: unconditional
+ * stores are smaller code than one test per store). */
+#define SET(field, v) (tr->field = (uint32_t)(v))
 
 esnn_status esnn_tr_layout(esnn_trainer *tr, const uint8_t *blob, const esnn_hdr *h,
                            const esnn_train_config *cfg, uint64_t *persistent, uint64_t *scratch,
@@ -119,17 +143,15 @@ esnn_status esnn_tr_layout(esnn_trainer *tr, const uint8_t *blob, const esnn_hdr
         nb = esnn_tr_trains_b(cfg, i, &l, h->num_layers) ? l.len[ESNN_SEC_B] / 4u : 0u;
         if (nw + nb) {
             SET(p_off[i], p);
-            p += esnn_tr_params_bytes(nw, nb, cfg->momentum > 0.0f);
+            p += esnn_tr_params_bytes(nw, nb, esnn_fgt(cfg->momentum, 0.0f));
             if (i < first_bwd)
                 first_bwd = i;
         }
     }
     SET(first_bwd, first_bwd);
     s = p;
-    for (i = 0; i < ESNN_MAX_TENSORS; i++) {
-        in_off[i] = ESNN_TR_NONE;
-        SET(t_off[i], ESNN_TR_NONE);
-    }
+    for (i = 0; i < ESNN_MAX_TENSORS; i++)
+        in_off[i] = ESNN_TR_NONE;  /* t_off: copied from in_off at the end */
     esnn_read_tensor(blob, h, h->input_tensor, &in);
     in_off[h->input_tensor] = (uint32_t)s;
     s += al16(in.bytes);
@@ -163,8 +185,8 @@ esnn_status esnn_tr_layout(esnn_trainer *tr, const uint8_t *blob, const esnn_hdr
     for (i = 0; i < ESNN_MAX_TENSORS; i++)
         SET(t_off[i], in_off[i]);
     SET(cur_off, s);
+    SET(da_off, s);  /* d loss / d a overwrites the currents */
     s += al16(4ull * max_cur);
-    SET(da_off, s - al16(4ull * max_cur));  /* d loss / d a overwrites the currents */
     SET(d0_off, s);
     s += al16(4ull * max_t);
     SET(d1_off, s);
@@ -193,6 +215,7 @@ esnn_status esnn_tr_check(const uint8_t *blob, uint32_t len, const esnn_train_co
 esnn_status esnn_train_arena_bytes(const uint8_t *blob, uint32_t len, const esnn_train_config *cfg,
                                    esnn_train_stats *need, esnn_diag *diag)
 {
+    esnn_trainer scratch_tr;  /* the offsets are not kept: only the sizes */
     esnn_hdr h;
     uint64_t p, s;
     esnn_status st;
@@ -202,7 +225,7 @@ esnn_status esnn_train_arena_bytes(const uint8_t *blob, uint32_t len, const esnn
     st = esnn_tr_check(blob, len, cfg, &h, diag);
     if (st != ESNN_OK)
         return st;
-    st = esnn_tr_layout(NULL, blob, &h, cfg, &p, &s, diag);
+    st = esnn_tr_layout(&scratch_tr, blob, &h, cfg, &p, &s, diag);
     if (st != ESNN_OK)
         return st;
     need->persistent_bytes = (uint32_t)p;

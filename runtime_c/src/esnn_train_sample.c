@@ -14,6 +14,8 @@ esnn_status esnn_train_sample(esnn_trainer *tr, const uint8_t *input, uint32_t i
     esnn_hdr h;
     esnn_tdesc in;
     esnn_status s;
+    int32_t t = -1;
+    uint32_t e = 0, a = 0;
     if (!tr || !input)
         return esnn_fail(diag, ESNN_ERR_NULL, -1, -1, 0, 0);
     s = usable(tr, diag);
@@ -21,17 +23,26 @@ esnn_status esnn_train_sample(esnn_trainer *tr, const uint8_t *input, uint32_t i
         return s;
     esnn_read_header(tr->blob, &h);
     esnn_read_tensor(tr->blob, &h, h.input_tensor, &in);
-    if (input_len != in.numel)
-        return esnn_fail(diag, ESNN_ERR_INPUT_SIZE, -1, h.input_tensor, in.numel, input_len);
-    if (label >= tr->classes)
-        return esnn_fail(diag, ESNN_ERR_LABEL, -1, h.output_tensor, tr->classes - 1u, label);
-    esnn_tr_forward(tr, &h, input);
-    esnn_tr_backward(tr, &h, label);
-    tr->stats.samples++;
-    tr->pending++;
-    if (tr->pending >= tr->cfg.batch)
-        return esnn_tr_update(tr, &h, diag);
-    return esnn_ok(diag);
+    if (input_len != in.numel) {
+        s = ESNN_ERR_INPUT_SIZE;
+        t = h.input_tensor;
+        e = in.numel;
+        a = input_len;
+    } else if (label >= tr->classes) {
+        s = ESNN_ERR_LABEL;
+        t = h.output_tensor;
+        e = tr->classes - 1u;
+        a = label;
+    } else {
+        esnn_tr_forward(tr, &h, input);
+        esnn_tr_backward(tr, &h, label);
+        tr->stats.samples++;
+        tr->pending++;
+        if (tr->pending >= tr->cfg.batch)
+            return esnn_tr_update(tr, &h, diag);
+        return esnn_ok(diag);
+    }
+    return esnn_fail(diag, s, -1, t, e, a);
 }
 
 esnn_status esnn_train_flush(esnn_trainer *tr, esnn_diag *diag)

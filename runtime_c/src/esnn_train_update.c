@@ -46,17 +46,29 @@ static int all_finite(const float *g, uint32_t n)
     return 1;
 }
 
-/* One parameter: returns the new master value (NaN when the step diverged). */
-static float step(const esnn_trainer *tr, float *master, float *grad, float *vel, float unit,
-                  float inv)
+/* One parameter: SGD with momentum in normalised units, then the new master value,
+ * clamped to [-lim, lim] (each clamp counted in stats.saturated), is stored and
+ * returned; NaN when the step diverged (the master is then left as it was). One
+ * out-of-line function for weights and biases alike (firmware size). */
+ESNN_NOINLINE static float step(esnn_trainer *tr, float *master, float *grad, float *vel,
+                                float unit, float inv, float lim)
 {
     float g = *grad * inv * unit;  /* d loss / d (normalised parameter) */
+    float m;
     *grad = 0.0f;
     if (vel) {
         *vel = tr->cfg.momentum * *vel + g;
         g = *vel;
     }
-    return *master - tr->cfg.lr * g * unit;
+    m = *master - tr->cfg.lr * g * unit;
+    if (esnn_isnanf(m))
+        return m;
+    if (esnn_fgt(m, lim) || esnn_fgt(-lim, m)) {
+        tr->stats.saturated++;
+        m = esnn_fgt(m, 0.0f) ? lim : -lim;
+    }
+    *master = m;
+    return m;
 }
 
 /* The largest |b| the format.md overflow rule allows next to 255 * sum|W| = w255:
@@ -71,23 +83,18 @@ static int32_t bias_limit(uint32_t w255, int analog)
     return w255 > max ? -1 : (int32_t)((max - w255) / 63u);
 }
 
-static float clampf(float v, float lim, uint32_t *sat)
-{
-    if (v > lim || v < -lim) {
-        (*sat)++;
-        return v > 0.0f ? lim : -lim;
-    }
-    return v;
-}
-
+/* The first failure (diverged step, bias beyond the overflow rule) is reported once at
+ * the end, with its numbers: tensor t, expected e, actual a. */
 static esnn_status update_layer(esnn_trainer *tr, const esnn_hdr *h, uint32_t i, const float *mx,
                                 float inv, esnn_diag *d)
 {
-    const float ls = tr->cfg.logit_scale > 0.0f ? tr->cfg.logit_scale : 1.0f / (64.0f * (float)tr->T);
+    const float ls = esnn_tr_logit_scale(tr);
     const int last = i + 1u == h->num_layers;
     esnn_tr_layer L;
     esnn_tr_params p;
-    uint32_t c, j, cols;
+    esnn_status s = ESNN_OK;
+    int32_t t = -1;
+    uint32_t c, j, cols, e = 0, a = 0;
     esnn_tr_layer_get(tr, h, i, &L);
     esnn_tr_params_get(tr, i, &L.l, h->num_layers, &p);
     if (!p.nw && !p.nb)
@@ -98,41 +105,51 @@ static esnn_status update_layer(esnn_trainer *tr, const esnn_hdr *h, uint32_t i,
         const float K = last ? 1.0f / ((float)tr->T * ls) : (float)(1ul << esnn_tr_shift(tr, &L, c * L.plane));
         int8_t *w = (int8_t *)(tr->blob + L.l.off[ESNN_SEC_W] + c * cols);
         uint32_t wsum = 0;  /* sum |W| <= 127 * 65535: 255 * wsum fits 32 bits */
-        int32_t lim;
+        int32_t lim, q;
+        float m;
         for (j = 0; j < cols; j++) {
             if (p.mw) {
                 const uint32_t k = c * cols + j;
-                float m = step(tr, p.mw + k, p.gw + k, p.vw ? p.vw + k : NULL, K / mx[L.l.in0], inv);
-                if (m != m)
-                    return esnn_fail(d, ESNN_ERR_DIVERGED, (int32_t)i, -1, c, j);
-                p.mw[k] = m = clampf(m, W_LIMIT, &tr->stats.saturated);
+                m = step(tr, p.mw + k, p.gw + k, p.vw ? p.vw + k : NULL, K / mx[L.l.in0], inv,
+                         W_LIMIT);
+                if (esnn_isnanf(m))
+                    break;
                 w[j] = (int8_t)esnn_roundf(m);
             }
             wsum += (uint32_t)(w[j] < 0 ? -w[j] : w[j]);
         }
+        if (j < cols) {
+            s = ESNN_ERR_DIVERGED;  /* weight (c, j) */
+            e = c;
+            a = j;
+            break;
+        }
         if (!p.mb)
             continue;
         lim = bias_limit(255u * wsum, L.analog);
-        if (lim < 0)
-            return esnn_fail(d, ESNN_ERR_OVERFLOW, (int32_t)i, L.l.out, 0x7FFFFFFFu, 0);
-        {
-            float m = step(tr, p.mb + c, p.gb + c, p.vb ? p.vb + c : NULL, K, inv);
-            int32_t q;
-            if (m != m)
-                return esnn_fail(d, ESNN_ERR_DIVERGED, (int32_t)i, -1, c, 0xFFFFFFFFu);
-            m = clampf(m, (float)lim, &tr->stats.saturated);
-            if (m >= (float)lim || m <= -(float)lim) {
-                q = m > 0.0f ? lim : -lim;
-            } else {  /* |m| < lim < 2^31: truncate, then round half away from zero */
-                const int32_t t = (int32_t)m;
-                const float fr = m - (float)t;
-                q = t + (fr >= 0.5f) - (fr <= -0.5f);
-            }
-            p.mb[c] = m;
-            wr_i32(tr->blob + L.l.off[ESNN_SEC_B] + 4u * c, q);
+        if (lim < 0) {
+            s = ESNN_ERR_OVERFLOW;
+            t = L.l.out;
+            e = 0x7FFFFFFFu;
+            break;
         }
+        m = step(tr, p.mb + c, p.gb + c, p.vb ? p.vb + c : NULL, K, inv, (float)lim);
+        if (esnn_isnanf(m)) {
+            s = ESNN_ERR_DIVERGED;  /* bias c */
+            e = c;
+            a = 0xFFFFFFFFu;
+            break;
+        }
+        if (esnn_fge(m, (float)lim) || esnn_fge(-(float)lim, m)) {
+            q = esnn_fgt(m, 0.0f) ? lim : -lim;
+        } else {  /* |m| < lim < 2^31: truncate, then round half away from zero */
+            const int32_t whole = (int32_t)m;
+            const float fr = m - (float)whole;
+            q = whole + esnn_fge(fr, 0.5f) - esnn_fge(-0.5f, fr);
+        }
+        wr_i32(tr->blob + L.l.off[ESNN_SEC_B] + 4u * c, q);
     }
-    return ESNN_OK;
+    return s == ESNN_OK ? ESNN_OK : esnn_fail(d, s, (int32_t)i, t, e, a);
 }
 
 esnn_status esnn_tr_update(esnn_trainer *tr, const esnn_hdr *h, esnn_diag *d)

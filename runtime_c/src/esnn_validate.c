@@ -3,23 +3,14 @@
  * the previous ones succeeded (e.g. the graph pass trusts tensor indices). */
 #include "esnn_internal.h"
 
-/* Multiply-accumulates of one one-step inference: weights x output positions (for
- * COUPLE, the positions of one half: its weights drive the target half). */
-static uint64_t layer_macs(const uint8_t *blob, const esnn_hdr *h, const esnn_ldesc *l)
-{
-    esnn_tdesc out;
-    if (l->op != ESNN_OP_DENSE && l->op != ESNN_OP_CONV2D && l->op != ESNN_OP_COUPLE)
-        return 0;
-    esnn_read_tensor(blob, h, l->out, &out);
-    return (uint64_t)l->len[ESNN_SEC_W] * out.dims[1] * out.dims[2];
-}
-
+/* The esnn_info summary. MACs of one one-step inference: weights x output positions
+ * (for COUPLE, the positions of one half: its weights drive the target half). */
 static void fill_info(const uint8_t *blob, const esnn_hdr *h, esnn_info *info)
 {
-    esnn_tdesc in, out;
+    esnn_tdesc t;
     esnn_ldesc l;
     uint32_t i;
-    memset(info, 0, sizeof *info);
+    memset(info, 0, sizeof *info);  /* persistent_bytes: inference keeps no state */
     info->version_major = h->version_major;
     info->version_minor = h->version_minor;
     info->num_layers = h->num_layers;
@@ -27,7 +18,6 @@ static void fill_info(const uint8_t *blob, const esnn_hdr *h, esnn_info *info)
     info->default_steps = h->default_steps;
     info->total_length = h->total_length;
     info->scratch_bytes = h->scratch_bytes;
-    info->persistent_bytes = 0;  /* inference keeps no state across invocations */
     info->flags = (uint8_t)h->flags;
     /* one-step needs IF-only neurons and one static input frame (esnn_plan.c) */
     info->onestep_ok = (uint8_t)!(h->flags & ESNN_HDR_SEQUENCE);
@@ -35,19 +25,20 @@ static void fill_info(const uint8_t *blob, const esnn_hdr *h, esnn_info *info)
         esnn_read_layer(blob, h, i, &l);
         if (l.neuron == ESNN_NEURON_LIF || l.neuron == ESNN_NEURON_LI)
             info->onestep_ok = 0;
-        info->macs += layer_macs(blob, h, &l);
+        if (l.op != ESNN_OP_SUMPOOL2D && l.op != ESNN_OP_ADD) {
+            esnn_read_tensor(blob, h, l.out, &t);
+            info->macs += (uint64_t)l.len[ESNN_SEC_W] * ((uint32_t)t.dims[1] * t.dims[2]);
+        }
     }
-    esnn_read_tensor(blob, h, h->input_tensor, &in);
-    esnn_read_tensor(blob, h, h->output_tensor, &out);
-    info->input_numel = in.numel;
-    info->output_numel = out.numel;
-    info->output_dtype = out.dtype;
-    info->input_rank = in.rank;
-    info->output_rank = out.rank;
-    for (i = 0; i < 3u; i++) {
-        info->input_dims[i] = in.dims[i];
-        info->output_dims[i] = out.dims[i];
-    }
+    esnn_read_tensor(blob, h, h->input_tensor, &t);
+    info->input_numel = t.numel;
+    info->input_rank = t.rank;
+    memcpy(info->input_dims, t.dims, sizeof t.dims);
+    esnn_read_tensor(blob, h, h->output_tensor, &t);
+    info->output_numel = t.numel;
+    info->output_dtype = t.dtype;
+    info->output_rank = t.rank;
+    memcpy(info->output_dims, t.dims, sizeof t.dims);
 }
 
 static esnn_status validate_layers(const uint8_t *blob, const esnn_hdr *h, esnn_diag *d)

@@ -28,11 +28,12 @@ static uint64_t mac_bound(const uint8_t *blob, const esnn_ldesc *l, uint32_t c, 
     return U8_BOUND * sw + ESNN_MAX_STEPS * ab;
 }
 
+/* The bound of an ADD input: tb[t] for an I32 tensor (dtype: byte 0 of its table entry,
+ * read directly rather than decoding the whole entry), else 255. */
 static uint64_t in_bound(const uint8_t *blob, const esnn_hdr *h, uint32_t t, const uint64_t *tb)
 {
-    esnn_tdesc d;
-    esnn_read_tensor(blob, h, t, &d);
-    return d.dtype == ESNN_DTYPE_I32 ? tb[t] : U8_BOUND;
+    return blob[h->tensor_table_offset + t * ESNN_TENSOR_BYTES] == ESNN_DTYPE_I32 ? tb[t]
+                                                                                  : U8_BOUND;
 }
 
 /* ADD channel c: |m0|*bound(in0) + |m1|*bound(in1). */
@@ -45,20 +46,24 @@ static uint64_t add_bound(const uint8_t *blob, const esnn_hdr *h, const esnn_lde
            (uint64_t)(m1 < 0 ? -m1 : m1) * in_bound(blob, h, l->in1, tb);
 }
 
-/* One sweep for channel c; tb[t] is channel c's bound of I32 tensor t. */
+/* One sweep for channel c; tb[t] is channel c's bound of I32 tensor t. *active tells
+ * whether some layer has a channel c (the caller sweeps until none has). */
 static esnn_status sweep(const uint8_t *blob, const esnn_hdr *h, uint32_t c, uint64_t *tb,
-                         esnn_diag *d)
+                         int *active, esnn_diag *d)
 {
     esnn_ldesc l;
-    esnn_tdesc out;
     uint32_t i, chans;
     uint64_t b;
+    *active = 0;
     for (i = 0; i < h->num_layers; i++) {
         esnn_read_layer(blob, h, i, &l);
-        esnn_read_tensor(blob, h, l.out, &out);
-        chans = esnn_param_channels(&l, &out);
+        /* esnn_param_channels from the output's dims[0] (bytes 4-5 of its entry) */
+        chans = esnn_rd_u16(blob + h->tensor_table_offset + l.out * ESNN_TENSOR_BYTES + 4u);
+        if (l.op == ESNN_OP_COUPLE)
+            chans /= 2u;
         if (l.op == ESNN_OP_SUMPOOL2D || c >= chans)
             continue;
+        *active = 1;
         if (l.op == ESNN_OP_ADD)
             b = add_bound(blob, h, &l, c, chans, tb);
         else
@@ -73,21 +78,16 @@ static esnn_status sweep(const uint8_t *blob, const esnn_hdr *h, uint32_t c, uin
     return ESNN_OK;
 }
 
+/* Channel by channel while some layer has that channel (a channel beyond every layer's
+ * count would be an empty sweep). */
 esnn_status esnn_validate_overflow(const uint8_t *blob, const esnn_hdr *h, esnn_diag *d)
 {
     uint64_t tb[ESNN_MAX_TENSORS];
-    esnn_ldesc l;
-    esnn_tdesc out;
-    uint32_t i, c, max_c = 0;
+    uint32_t c;
+    int active = 1;
     esnn_status s = ESNN_OK;
-    for (i = 0; i < h->num_layers; i++) {
-        esnn_read_layer(blob, h, i, &l);
-        esnn_read_tensor(blob, h, l.out, &out);
-        if (l.op != ESNN_OP_SUMPOOL2D && esnn_param_channels(&l, &out) > max_c)
-            max_c = esnn_param_channels(&l, &out);
-    }
     memset(tb, 0, sizeof tb);
-    for (c = 0; c < max_c && s == ESNN_OK; c++)
-        s = sweep(blob, h, c, tb, d);
+    for (c = 0; active && s == ESNN_OK; c++)
+        s = sweep(blob, h, c, tb, &active, d);
     return s;
 }

@@ -3,9 +3,11 @@
  * identical results in both modes; verify mode finds no mismatch; exact arena query
  * (need - 1 is refused, need works, every arena byte it touches is inside the need);
  * bad arguments and labels; a trainer that is never initialised refuses to run; the
- * result blob validates. Usage: test_train BLOB [BLOB...] */
+ * result blob validates; the bit-pattern float compares of soft-float builds agree with
+ * the C operators. Usage: test_train BLOB [BLOB...] */
 #include <string.h>
 #include "edgesnn.h"
+#include "esnn_train_internal.h"
 #include "test_support.h"
 
 static int g_pass, g_fail;
@@ -137,6 +139,41 @@ static void test_arguments(const uint8_t *blob, uint32_t len)
     CHECK(esnn_train_init(&tr, blob, len - 1u, &cfg, g_arena, ARENA_MAX, &d) != ESNN_OK, "truncated");
 }
 
+static float from_bits(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+/* esnn_fgt_bits / esnn_fge_bits (what a soft-float firmware compares with, see
+ * esnn_fcmp.c) against > and >= of this host: zeros, subnormals, infinities, NaNs with
+ * either sign, then random pairs (half of them close: same exponent or sign flipped). */
+static void test_float_compares(void)
+{
+    static const uint32_t special[] = {
+        0x00000000u, 0x80000000u, 0x00000001u, 0x80000001u, 0x007FFFFFu, 0x807FFFFFu,
+        0x00800000u, 0x3F000000u, 0xBF000000u, 0x3F800000u, 0xBF800000u, 0x7F7FFFFFu,
+        0xFF7FFFFFu, 0x7F800000u, 0xFF800000u, 0x7F800001u, 0xFF800001u, 0x7FC00000u,
+        0xFFC00000u, 0x7FFFFFFFu, 0xFFFFFFFFu};
+    const uint32_t n = sizeof special / sizeof special[0];
+    uint32_t i, j, bad = 0;
+    for (i = 0; i < n; i++)
+        for (j = 0; j < n; j++) {
+            const float a = from_bits(special[i]), b = from_bits(special[j]);
+            bad += (esnn_fgt_bits(a, b) != (a > b)) + (esnn_fge_bits(a, b) != (a >= b));
+        }
+    CHECK(bad == 0, "%u special pairs compare differently", bad);
+    bad = 0;
+    for (i = 0; i < 1000000u; i++) {
+        const uint32_t u = rnd() ^ (rnd() << 16);
+        const uint32_t v = (i & 1u) ? rnd() ^ (rnd() << 16) : u ^ (rnd() & 0x8000000Fu);
+        const float a = from_bits(u), b = from_bits(v);
+        bad += (esnn_fgt_bits(a, b) != (a > b)) + (esnn_fge_bits(a, b) != (a >= b));
+    }
+    CHECK(bad == 0, "%u random pairs compare differently", bad);
+}
+
 int main(int argc, char **argv)
 {
     int i;
@@ -155,6 +192,7 @@ int main(int argc, char **argv)
             test_arguments(blob, len);
         free(blob);
     }
+    test_float_compares();
     printf("%d passed, %d failed\n", g_pass, g_fail);
     return g_fail ? 1 : 0;
 }

@@ -2,7 +2,6 @@
 board (--port), with the same engine, configuration and sample order."""
 from __future__ import annotations
 
-import os
 import sys
 import zlib
 
@@ -11,6 +10,7 @@ import numpy as np
 from ..errors import EdgesnnError
 from ..finetune import DEFAULT_LR, SURROGATES, TRAIN_MODES, TRAINABLE, labels_array
 from ._board import add_port_arguments, open_board
+from .data import open_arrays
 from .output import emit_json
 
 NAME = "finetune"
@@ -65,12 +65,7 @@ def add_arguments(p):
 
 def load_labelled(path: str):
     """(X, y, quantized) from DATA.npz: X (float) or Xq (uint8 codes), and y."""
-    if not os.path.exists(path):
-        raise EdgesnnError(f"no such file: {path}")
-    try:
-        data = np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as exc:
-        raise EdgesnnError(f"{path} is not a .npz array file ({exc})") from exc
+    data = open_arrays(path, ".npz")
     if isinstance(data, np.ndarray):
         raise EdgesnnError(f"{path} is a single array; fine-tuning needs labels: save "
                            "np.savez(path, X=samples, y=labels) (or Xq=uint8 codes)")

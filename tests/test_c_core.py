@@ -44,6 +44,17 @@ def test_c_unit_tests_under_sanitizers(build_dir):
     assert failed == 0 and passed >= 50
 
 
+def test_c_unit_tests_with_the_cortex_m3_conv_kernels(tmp_path):
+    """The same suite with the kernel choice of a core without DSP or vector unit
+    (ESNN_CONV_PLANE=0: the patch kernel takes few-tap convolutions too), so its results
+    are checked against the naive reference on the random nets, under the sanitizers."""
+    r = subprocess.run(["make", "-s", "-C", RUNTIME, "test", f"OUT={tmp_path}",
+                        "DEFS=-DESNN_CONV_PLANE=0"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
+    passed, failed = _closing_counts(r.stdout)
+    assert failed == 0 and passed >= 50
+
+
 def _fuzz(build_dir, blob_path, cases):
     _make("fuzz", build_dir)
     exe = os.path.join(build_dir, "fuzz_blob")

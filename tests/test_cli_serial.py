@@ -46,6 +46,7 @@ def test_flash_info_validate_infer(emu, capsys, digits):
     assert main(["info", "--port", emu.url]) == 0
     text = capsys.readouterr().out
     assert "active, generation" in text and "arena" in text
+    assert "fine-tuning yes (edgesnn finetune --port)" in text and "verify" not in text
 
     assert main(["validate", "--port", emu.url, MODEL, "-n", "60"]) == 0
     assert "bit-exact output totals: 60/60" in capsys.readouterr().out

@@ -50,10 +50,12 @@ CONFIGS = [
     dict(epochs=2, trainable="head"),
     dict(epochs=1, trainable="bias", batch=8, momentum=0.5, surrogate="atan", seed=3),
     dict(epochs=1, trainable="all", mode="stored", steps=8, shuffle=False),
+    dict(epochs=1, trainable="bias", steps=4, verify=True),  # the host board has verify
 ]
 
 
-@pytest.mark.parametrize("cfg", CONFIGS, ids=["head", "bias-batch8-atan", "all-stored-T8"])
+@pytest.mark.parametrize("cfg", CONFIGS, ids=["head", "bias-batch8-atan", "all-stored-T8",
+                                              "bias-verify-T4"])
 def test_board_finetune_equals_host_finetune_bit_for_bit(emu, default_model, shifted, cfg):
     x, y, xe, ye = shifted
     with edgesnn.connect(emu.url) as board:
@@ -75,6 +77,10 @@ def test_board_finetune_equals_host_finetune_bit_for_bit(emu, default_model, shi
     assert info["session"] is None
     assert np.array_equal(board_pred, host.predict(xe[:20]))
     assert res.ticks > 0 and res.tick_kind == "nanoseconds"
+    assert info["finetune_verify"]
+    assert res.verify_checks == hres.verify_checks
+    assert res.verify_mismatches == hres.verify_mismatches
+    assert res.verify_mismatches == 0 and (res.verify_checks > 0) == bool(cfg.get("verify"))
 
 
 def test_fine_tuning_helps_on_the_shifted_domain(emu, default_model, shifted):

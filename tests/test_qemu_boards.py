@@ -132,6 +132,41 @@ def test_finetune_on_the_board_equals_the_host(qboard, default_model, shifted):
     qboard.check()
 
 
+def test_firmware_without_verify_mode_refuses_it_cleanly(qboard, default_model, shifted,
+                                                         capsys):
+    """The Cortex-M firmware is built with ESNN_TRAIN_VERIFY=0: HELLO says so, the host
+    refuses verify=True before sending anything, and a BEGIN that asks for it anyway is
+    refused by the board with the engine's CONFIG error (expected 0, actual 1), opening
+    no session and leaving the model active."""
+    import struct
+    from edgesnn.errors import BoardError
+    from edgesnn.finetune import TrainConfig
+    from edgesnn.serial import proto
+    from edgesnn.serial.board_finetune import _config_bytes
+    from edgesnn.cli import main
+    x, y = shifted
+    assert main(["info", "--port", qboard.url]) == 0  # one client at a time: before connect
+    assert "fine-tuning yes (edgesnn finetune --port), without the verify mode" in \
+        capsys.readouterr().out
+    with edgesnn.connect(qboard.url, timeout=TIMEOUT) as board:
+        board.flash(default_model, progress=False)
+        info = board.info()
+        assert info["finetune"] and not info["finetune_verify"]
+        with pytest.raises(EdgesnnError, match="without the verify mode.*on the host"):
+            board.finetune(x[:2], y[:2], epochs=1, verify=True)
+        cfg = TrainConfig(default_model, verify=True).cfg
+        with pytest.raises(BoardError) as e:
+            board.link.request(proto.FINETUNE_BEGIN, _config_bytes(cfg))
+        assert e.value.name == "RUNTIME_ERROR"
+        status, expected, actual = struct.unpack_from("<iII", e.value.payload)
+        assert (status, expected, actual) == (-23, 0, 1)  # ESNN_ERR_CONFIG
+        after = board.info()
+        assert after["session"] is None and after["active"] == info["active"]
+        assert board.finetune(x[:2], y[:2], epochs=1).blob == \
+            _host_finetune(x[:2], y[:2], epochs=1)[0]
+        board.flash(default_model, progress=False)  # as the other tests expect
+
+
 def test_lm3s6965evb_fits_64k_ram(toolchain, default_model, digits, shifted):
     elf = build_firmware("lm3s6965evb")
     out = subprocess.run(["arm-none-eabi-size", "-A", elf], capture_output=True, text=True,

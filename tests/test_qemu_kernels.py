@@ -1,8 +1,11 @@
-"""The Cortex-M4 DSP kernels (esnn_conv2d_patch.c, esnn_conv2d_plane.c, esnn_dense.c,
-esnn_sumpool2d.c under __ARM_FEATURE_DSP) on geometries other than the default model's:
-each model is flashed to mps2-an386 and validated bit for bit against the host runtime,
-one-step at two T and T-step, so every fast path and its fall-backs run on the real
-instruction set (QEMU). Fails, never skips, without the toolchain (tools/install.sh)."""
+"""The Cortex-M kernels on geometries other than the default model's: each model is
+flashed to a board and validated bit for bit against the host runtime, one-step at two
+T and T-step, so every fast path and its fall-backs run on the real instruction set
+(QEMU). mps2-an386 (Cortex-M4) runs the DSP kernels (esnn_conv2d_patch.c,
+esnn_conv2d_plane.c, esnn_dense.c, esnn_sumpool2d.c under __ARM_FEATURE_DSP);
+lm3s6965evb (Cortex-M3) the portable ones, with the patch kernel taking few-tap
+convolutions too (ESNN_CONV_PLANE=0, which the host never builds). Fails, never skips,
+without the toolchain (tools/install.sh)."""
 from __future__ import annotations
 
 import shutil
@@ -71,13 +74,14 @@ def cases():
     }
 
 
-def test_m4_kernels_bit_exact_on_many_geometries():
+@pytest.mark.parametrize("board_name", ["mps2-an386", "lm3s6965evb"])
+def test_kernels_bit_exact_on_many_geometries(board_name):
     missing = [t for t in ("qemu-system-arm", "arm-none-eabi-gcc") if shutil.which(t) is None]
     if missing:
         pytest.fail(f"{', '.join(missing)} missing: run tools/install.sh (CI does)")
     rng = np.random.default_rng(11)
     bad = []
-    with QemuBoard("mps2-an386") as q, edgesnn.connect(q.url, timeout=20) as board:
+    with QemuBoard(board_name) as q, edgesnn.connect(q.url, timeout=20) as board:
         for name, graph in cases().items():
             x = rng.uniform(0, 1, size=(60,) + tuple(graph.input_shape)).astype(np.float32)
             blob, _ = pack_graph(graph, x[:40], steps=16, name=name[:20])

@@ -30,7 +30,9 @@ sys.path.insert(0, ROOT)
 from edgesnn.emulator import QEMU_BOARDS, build_firmware  # noqa: E402
 
 APPS = ["noop", "infer", "serve", "full"]
-TARGETS = {"infer": 9.7 * 1024, "full": 24 * 1024}  # TFLM's framework cost on Cortex-M3; ours
+# the targets, for Cortex-M3: TFLM's measured framework cost, and ours in full
+TARGETS = {"infer": 9.7 * 1024, "full": 24 * 1024}
+TARGET_CPU = "cortex-m3"
 
 
 def sizes(elf: str) -> dict:
@@ -70,9 +72,9 @@ def main(argv=None) -> int:
     for r in rows:
         cost = r["framework_cost"]
         note = ""
-        if r["build"] in TARGETS:
+        if r["build"] in TARGETS and r["cpu"] == TARGET_CPU:
             t = TARGETS[r["build"]]
-            note = f"  ({'within' if cost <= t else 'OVER'} {t / 1024:.1f} KiB target)"
+            note = f"  ({'within' if cost <= t else 'OVER'} the {t / 1024:.1f} KiB target)"
         print(f"{r['board']:<14} {r['cpu']:<10} {r['build']:<6} {r['text']:>7} {r['data']:>5} "
               f"{r['bss']:>8}  {cost:>8} B = {cost / 1024:5.2f} KiB{note}")
     print("\nbuilt with arm-none-eabi-gcc -Os -mthumb -mfloat-abi=soft, --gc-sections, "

@@ -28,10 +28,12 @@ WARN := -Wall -Wextra -Werror
 DEFS := -DBOARD_NAME='"$(BOARD)"' -DBOARD_RAM_BYTES=$(RAM_BYTES)u \
         -DBOARD_FLASH_BYTES=$(FLASH_BYTES)u -DBOARD_ARENA_BYTES=$(ARENA_BYTES)u \
         -DBOARD_TICK_Q32=$(TICK_Q32)u -DCM_FAULT=$(FAULT)
-# runtime defines per APP (serve drops the FINETUNE_* commands and the training engine)
+# runtime defines per APP (serve drops the FINETUNE_* commands and the training engine);
+# every firmware leaves out the trainer's verify mode, a host-side debugging aid
+# (esnn_internal.h says why)
 RT_DEFS_serve := -DESNN_DEVICE_FINETUNE=0
 RT_CFLAGS := -std=c99 -pedantic $(WARN) $(ARCH) $(OPT) -I$(RT)/include -I$(RT)/src \
-             $(RT_DEFS_$(APP))
+             -DESNN_TRAIN_VERIFY=0 $(RT_DEFS_$(APP))
 CM_CFLAGS := -std=gnu99 $(WARN) $(ARCH) $(OPT) $(DEFS) -I$(CM) -I$(RT)/include
 LDFLAGS := $(ARCH) -Os -flto -nostartfiles -Wl,--gc-sections --specs=nano.specs --specs=nosys.specs \
            -L$(CM) -T$(BOARD_DIR)/board.ld

@@ -33,7 +33,11 @@ def run(args) -> int:
     print(f"memory   RAM {kib(info['ram_bytes'])}, arena {kib(info['arena_bytes'])}, "
           f"slot {kib(info['slot_bytes'])}")
     print(f"ticks    {info['tick_kind']}")
-    print(f"features fine-tuning {'yes (edgesnn finetune --port)' if info['finetune'] else 'no'}"
+    ft = "no"
+    if info["finetune"]:
+        ft = "yes (edgesnn finetune --port)" + ("" if info["finetune_verify"] else
+                                                 ", without the verify mode")
+    print(f"features fine-tuning {ft}"
           + (f"; open session: {info['session']}" if info["session"] else ""))
     for s in info["slots"]:
         print(f"slot {s['slot']}   {slot_line(s, s['slot'] == info['active_slot'])}")

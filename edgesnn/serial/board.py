@@ -74,6 +74,7 @@ def parse_hello(p: bytes) -> dict:
         "tick_kind": proto.TICK_KINDS.get(tick, f"kind {tick}"), "slots": slots,
         "session": proto.SESSIONS.get(session, f"kind {session}"),
         "finetune": bool(feat & proto.FEATURE_FINETUNE),
+        "finetune_verify": bool(feat & proto.FEATURE_VERIFY),
         "active": slots[active_slot] if active_slot in (0, 1) else None,
         "name": name, "runtime_version": runtime,
     }

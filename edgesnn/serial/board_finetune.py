@@ -101,6 +101,11 @@ def run(board, X, y, *, epochs: int = 5, lr=None, trainable: str = "head",
     if not info["finetune"]:
         raise EdgesnnError(f"the firmware on {name} has no fine-tuning commands; flash a "
                            "firmware built from this edgesnn")
+    if verify and not info["finetune_verify"]:
+        raise EdgesnnError(f"the firmware on {name} is built without the verify mode "
+                           "(ESNN_TRAIN_VERIFY=0, as every Cortex-M firmware is); it computes "
+                           "the host's bits exactly, so run the check on the host: "
+                           "Model.finetune(..., verify=True)")
     if model is not None:
         from .board import _as_model
         model = _as_model(model)

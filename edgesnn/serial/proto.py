@@ -85,6 +85,7 @@ STATS_FIELDS = ("invocations", "arena_used", "arena_bytes", "frames_ok", "frames
 STATS_FIELDS_V1 = 10  # the fields every version-1 board sends; later ones are appended
 SESSIONS = {0: None, 1: "upload", 2: "finetune"}
 FEATURE_FINETUNE = 0x01
+FEATURE_VERIFY = 0x02  # FINETUNE_BEGIN accepts verify = 1 (not in the Cortex-M firmware)
 FT_FLAG_FLUSH = 0x01  # FINETUNE_SAMPLE: apply a partial mini-batch after this sample
 MAX_FT_INPUT = MAX_PAYLOAD - 8  # FINETUNE_SAMPLE: u32 index, u16 label, u8 flags, u8 0
 INFER_MODES = {"onestep": 0, "tstep": 1}

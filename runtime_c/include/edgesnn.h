@@ -205,7 +205,9 @@ typedef struct {
     uint8_t surrogate;    /* esnn_surrogate */
     uint8_t verify;       /* 1: reversible mode also stores everything and checks every
                              reconstructed input and replayed membrane (debug; needs the
-                             stored mode's arena on top) */
+                             stored mode's arena on top). A core built with
+                             -DESNN_TRAIN_VERIFY=0 (the Cortex-M firmware) refuses it
+                             with ESNN_ERR_CONFIG (expected 0, actual 1). */
     uint16_t steps;       /* T, 0 = the blob's default */
     uint16_t batch;       /* samples per update (mini-batch), 0 = 1 */
     float lr;             /* learning rate, in units of each layer's threshold (docs/training.md) */

@@ -139,12 +139,14 @@ static void generic(const esnn_run *r, const esnn_ldesc *l, const esnn_tdesc *in
 }
 
 /* Specialised kernels first (each declines a layer it does not fit): K >= 16 taps per
- * output -> one dot product per output (esnn_conv2d_patch.c); stride 1 with few taps ->
- * padded-plane runs (esnn_conv2d_plane.c); anything else -> the generic blocks. */
+ * output (any K in a build without the plane kernel, ESNN_CONV_PLANE) -> one dot
+ * product per output (esnn_conv2d_patch.c); stride 1 with few taps -> padded-plane runs
+ * (esnn_conv2d_plane.c); anything else -> the generic blocks. */
 void esnn_conv2d(const esnn_run *r, const esnn_ldesc *l, const esnn_tdesc *in,
                  const esnn_tdesc *out, int analog)
 {
-    if (esnn_conv2d_patch(r, l, in, out, analog) || esnn_conv2d_plane(r, l, in, out, analog))
+    if (esnn_conv2d_patch(r, l, in, out, analog) ||
+        (ESNN_CONV_PLANE && esnn_conv2d_plane(r, l, in, out, analog)))
         return;
     generic(r, l, in, out, analog);
 }

@@ -1,5 +1,6 @@
 /* esnn_conv2d_patch.c - CONV2D as one dot product per output (im2col, one column at
- * a time), for layers whose outputs each see K = Cin*kh*kw >= 16 taps.
+ * a time), for layers whose outputs each see K = Cin*kh*kw >= 16 taps (any K in a build
+ * without the plane kernel: ESNN_CONV_PLANE, esnn_internal.h).
  *
  * Why: deep layers run on small maps with many channels, so each output has many taps
  * but rows are short; tap-major accumulation then spends its time on per-tap
@@ -19,6 +20,8 @@
 
 #define ESNN_PATCH_MAX ESNN_DOT_MAX    /* patch entries: 192 B of stack */
 #define ESNN_PATCH_GROUP 16u  /* channels per pass: sums and biases, 2 x 64 B of stack */
+/* fewest taps per output taken here; fewer go to the plane kernel when there is one */
+#define ESNN_PATCH_MIN_TAPS (ESNN_CONV_PLANE ? 16u : 1u)
 
 typedef struct {
     const uint8_t *x;          /* input planes [Cin][H][W] (of the current step) */
@@ -522,7 +525,7 @@ int esnn_conv2d_patch(const esnn_run *r, const esnn_ldesc *l, const esnn_tdesc *
     g.pl = l->pl;
     g.kk = g.kh * g.kw;
     g.k = g.cin * g.kk;
-    if (g.k < 16u || g.kk > ESNN_PATCH_MAX)
+    if (g.k < ESNN_PATCH_MIN_TAPS || g.kk > ESNN_PATCH_MAX)
         return 0;
     g.x = esnn_tensor_ptr(r, in);
 #if defined(__ARM_FEATURE_DSP) && !defined(__ARM_BIG_ENDIAN)

@@ -17,11 +17,6 @@ typedef char esnn_stats_are_13_words[sizeof(esnn_train_stats) == 52u ? 1 : -1];
 typedef char esnn_config_floats_are_words[offsetof(esnn_train_config, logit_scale) ==
                                           offsetof(esnn_train_config, lr) + 12u ? 1 : -1];
 
-static uint32_t ticks_now(const esnn_device *d)
-{
-    return d->board.ticks ? d->board.ticks(d->board.ticks_ctx) : 0u;
-}
-
 /* RUNTIME_ERROR payload of a training failure: i32 status, u32 expected, u32 actual
  * (esnn_diag's numbers, as for INFER), then i32 layer (-1: none). */
 static int train_error(esnn_device *d, esnn_status s, const esnn_diag *diag, uint32_t *out_len)
@@ -147,12 +142,12 @@ int esnn_cmd_ft_sample(esnn_device *d, const esnn_req *r, uint32_t *out_len)
         return ESNN_PS_BAD_ARG;
     }
     memset(&diag, 0, sizeof diag);
-    t0 = ticks_now(d);
+    t0 = esnn_ticks(d);
     s = esnn_train_sample(&d->trainer, r->payload + FT_SAMPLE_HDR, r->len - FT_SAMPLE_HDR, label,
                           &diag);
     if (s == ESNN_OK && (flags & FT_FLAG_FLUSH))
         s = esnn_train_flush(&d->trainer, &diag);
-    t1 = ticks_now(d);
+    t1 = esnn_ticks(d);
     if (d->trainer.stats.samples != index)
         d->stats[ESNN_ST_FT_SAMPLES]++;
     if (s != ESNN_OK) {

@@ -3,11 +3,6 @@
 
 #define ESNN_INFER_HDR 12u  /* dtype, reserved, numel, argmax, ticks */
 
-static uint32_t ticks_now(const esnn_device *d)
-{
-    return d->board.ticks ? d->board.ticks(d->board.ticks_ctx) : 0u;
-}
-
 /* Arena bytes the call needed; cached per (mode, steps) because the query validates
  * the whole blob again. */
 static uint32_t arena_used(esnn_device *d, uint8_t mode, uint32_t steps)
@@ -44,9 +39,9 @@ int esnn_cmd_infer(esnn_device *d, const esnn_req *r, uint32_t *out_len)
     if (mode > (uint8_t)ESNN_MODE_TSTEP)
         return ESNN_PS_BAD_ARG;
     memset(&diag, 0, sizeof diag);
-    t0 = ticks_now(d);
+    t0 = esnn_ticks(d);
     s = esnn_invoke(&d->model, r->payload + 4, r->len - 4u, (esnn_mode)mode, steps, &diag);
-    t1 = ticks_now(d);
+    t1 = esnn_ticks(d);
     if (s == ESNN_OK)
         s = esnn_output(&d->model, &out);
     if (s == ESNN_OK)

@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 #include <string.h>
-#include "edgesnn.h"
+#include "esnn_internal.h"  /* the core's build options (ESNN_TRAIN_VERIFY) */
 
 /* Build option: -DESNN_DEVICE_FINETUNE=0 leaves the FINETUNE_* commands (and with them
  * the fine-tuning engine and soft-float support) out of a firmware; HELLO then clears
@@ -42,7 +42,9 @@ enum {
 enum { ESNN_SESSION_NONE = 0, ESNN_SESSION_UPLOAD = 1, ESNN_SESSION_FINETUNE = 2 };
 /* HELLO offset 23: what this firmware can do beyond version 1's base commands. */
 #define ESNN_FEATURE_FINETUNE 0x01u
-#define ESNN_FEATURES (ESNN_DEVICE_FINETUNE ? ESNN_FEATURE_FINETUNE : 0u)
+#define ESNN_FEATURE_VERIFY 0x02u  /* FINETUNE_BEGIN accepts verify = 1 */
+#define ESNN_FEATURES (ESNN_DEVICE_FINETUNE ? ESNN_FEATURE_FINETUNE | \
+                       (ESNN_TRAIN_VERIFY ? ESNN_FEATURE_VERIFY : 0u) : 0u)
 
 /* STATS counter indices (protocol order). */
 enum {
@@ -137,6 +139,12 @@ uint32_t esnn_put_diag(esnn_device *d, int32_t status, uint32_t expected, uint32
 int esnn_busy(esnn_device *d, uint32_t *out_len);
 /* The kind of session open now (ESNN_SESSION_*). */
 uint8_t esnn_session_kind(const esnn_device *d);
+/* The board's tick counter now (0 without one): INFER and FINETUNE_SAMPLE time their
+ * work with it. */
+static inline uint32_t esnn_ticks(const esnn_device *d)
+{
+    return d->board.ticks ? d->board.ticks(d->board.ticks_ctx) : 0u;
+}
 
 /* Command handlers: fill esnn_resp_payload(d), set *out_len, return a status. */
 int esnn_cmd_hello(esnn_device *d, const esnn_req *r, uint32_t *out_len);

@@ -136,6 +136,28 @@ void esnn_dense(const esnn_run *r, const esnn_ldesc *l, const esnn_tdesc *in,
                 const esnn_tdesc *out, int analog);
 void esnn_conv2d(const esnn_run *r, const esnn_ldesc *l, const esnn_tdesc *in,
                  const esnn_tdesc *out, int analog);
+/* ESNN_TRAIN_VERIFY: the fine-tuning engine's verify mode (esnn_train_config.verify),
+ * a debugging aid that needs the stored mode's arena on top of the reversible one. The
+ * Cortex-M firmware leaves it out (-DESNN_TRAIN_VERIFY=0, 356 B on Cortex-M3): it
+ * computes the host's bits exactly, so a verify run on the host checks its arithmetic
+ * too, and on the small boards the stored arena would not fit anyway. */
+#ifndef ESNN_TRAIN_VERIFY
+#define ESNN_TRAIN_VERIFY 1
+#endif
+
+/* Which specialised conv kernels a build has (esnn_conv2d.c picks among them).
+ * ESNN_CONV_PLANE: the plane kernel for few-tap layers. Its portable loop pays off
+ * where the compiler vectorises it (hosts) and its register form needs the DSP
+ * extension (Cortex-M4/M7); on a scalar core without either (Cortex-M0/M3) it saves
+ * only about 7% of an inference for about 1.1 KB of flash, so there the patch kernel
+ * takes few-tap layers as well. Override with -DESNN_CONV_PLANE=0 or 1. */
+#ifndef ESNN_CONV_PLANE
+#if defined(__arm__) && !defined(__ARM_FEATURE_DSP) && !defined(__ARM_NEON)
+#define ESNN_CONV_PLANE 0
+#else
+#define ESNN_CONV_PLANE 1
+#endif
+#endif
 int esnn_conv2d_patch(const esnn_run *r, const esnn_ldesc *l, const esnn_tdesc *in,
                       const esnn_tdesc *out, int analog);
 int esnn_conv2d_plane(const esnn_run *r, const esnn_ldesc *l, const esnn_tdesc *in,

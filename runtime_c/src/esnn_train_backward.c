@@ -78,7 +78,7 @@ static void if_bwd(esnn_trainer *tr, uint32_t i, const esnn_tr_layer *L, const f
         } else {
             const int32_t a = cur[e];
             S = esnn_tr_surrogate_sum(tr, a, k, NULL, 0u);
-            if (u) {  /* verify: the replayed membranes against the stored ones */
+            if (ESNN_TRAIN_VERIFY && u) {  /* verify: replayed vs stored membranes */
                 tr->stats.verify_checks += T;
                 tr->stats.verify_mismatches += esnn_tr_trajectory(a, k, T, u + e, s + e, nout, 1);
             }
@@ -88,7 +88,8 @@ static void if_bwd(esnn_trainer *tr, uint32_t i, const esnn_tr_layer *L, const f
         g = dy[L->half + e] * S;
         memcpy(da + e, &g, sizeof g);
     }
-    if (rebuild && tr->x_off[i] != ESNN_TR_NONE) {  /* verify: the reconstructed input */
+    if (ESNN_TRAIN_VERIFY && rebuild && tr->x_off[i] != ESNN_TR_NONE) {
+        /* verify: the reconstructed input */
         const uint8_t *x = tr->arena + tr->x_off[i];
         const uint8_t *yy = tr->arena + L->out.arena_offset;
         tr->stats.verify_checks += L->in.numel;

@@ -47,7 +47,8 @@ void esnn_tr_forward(esnn_trainer *tr, const esnn_hdr *h, const uint8_t *input)
         if (L.l.op == ESNN_OP_COUPLE) {
             const uint8_t *x = tr->arena + L.in.arena_offset;
             uint8_t *y = tr->arena + L.out.arena_offset;
-            if (tr->x_off[i] != ESNN_TR_NONE && tr->x_off[i] != L.in.arena_offset)
+            if (ESNN_TRAIN_VERIFY && tr->x_off[i] != ESNN_TR_NONE &&
+                tr->x_off[i] != L.in.arena_offset)
                 memcpy(tr->arena + tr->x_off[i], x, L.in.numel);  /* verify: the truth */
             if (y != x)
                 memcpy(y, x, L.in.numel);

@@ -41,9 +41,9 @@ esnn_status esnn_tr_config_check(const esnn_train_config *cfg, esnn_diag *d)
         s = ESNN_ERR_CONFIG;
         e = ESNN_SURROGATE_ATAN;
         a = cfg->surrogate;
-    } else if (cfg->verify > 1u) {
+    } else if (cfg->verify > (ESNN_TRAIN_VERIFY ? 1u : 0u)) {  /* built in or not */
         s = ESNN_ERR_CONFIG;
-        e = 1;
+        e = ESNN_TRAIN_VERIFY ? 1u : 0u;
         a = cfg->verify;
     } else if (!ok_float(cfg->lr) || !ok_float(cfg->slope) || !ok_float(cfg->logit_scale) ||
                !ok_float(cfg->momentum) || esnn_fge(cfg->momentum, 1.0f)) {
@@ -123,7 +123,7 @@ esnn_status esnn_tr_layout(esnn_trainer *tr, const uint8_t *blob, const esnn_hdr
     uint32_t in_off[ESNN_MAX_TENSORS];  /* tensor regions, needed for aliasing */
     uint32_t first_bwd;
     const int stored = cfg->mode == ESNN_TRAIN_STORED;
-    const int keep = stored || cfg->verify;  /* trajectories are stored */
+    const int keep = stored || (ESNN_TRAIN_VERIFY && cfg->verify);  /* trajectories are stored */
     esnn_ldesc l;
     esnn_tdesc in, out;
     uint64_t p, s, need;
@@ -163,7 +163,7 @@ esnn_status esnn_tr_layout(esnn_trainer *tr, const uint8_t *blob, const esnn_hdr
         nout = l.op == ESNN_OP_COUPLE ? out.numel / 2u : out.numel;
         if (l.op == ESNN_OP_COUPLE && !stored) {
             in_off[l.out] = in_off[l.in0];  /* in place */
-            if (cfg->verify) {
+            if (ESNN_TRAIN_VERIFY && cfg->verify) {
                 SET(x_off[i], s);
                 s += al16(in.bytes);
             }

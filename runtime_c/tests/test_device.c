@@ -271,7 +271,7 @@ static void test_empty_flash(void)
     CHECK(!h.valid[0] && !h.valid[1], "slots valid on empty flash");
     CHECK(h.slot_bytes == SLOT_IMAGE, "slot_bytes %u", h.slot_bytes);
     CHECK(h.arena == ARENA_BYTES && h.ram == 123456u && h.tick_kind == 2, "board fields");
-    CHECK(h.session == 0 && h.features == 1, "session %u features %u", h.session, h.features);
+    CHECK(h.session == 0 && h.features == 3, "session %u features %u", h.session, h.features);
     CHECK(strcmp(h.name, "unit-test-board") == 0, "name '%s'", h.name);
     CHECK(strcmp(h.version, ESNN_RUNTIME_VERSION) == 0, "version '%s'", h.version);
     r = req(f, INFER, p, 4);
@@ -998,7 +998,7 @@ static void ft_equals_direct(uint8_t trainable, uint8_t mode, uint16_t batch, fl
     CHECK(pc_get16(r.payload + 16) == pc_get16(g_blob + 24) && pc_get16(r.payload + 18) == 10,
           "%s: T %u classes %u", what, pc_get16(r.payload + 16), pc_get16(r.payload + 18));
     h = hello(f);
-    CHECK(h.session == 2 && h.features == 1 && h.active == 0, "%s: HELLO in a session", what);
+    CHECK(h.session == 2 && h.features == 3 && h.active == 0, "%s: HELLO in a session", what);
     /* inference and uploads wait for the session; reading a slot does not */
     memset(p, 0, 4 + nin);
     r = req(f, INFER, p, 4 + nin);

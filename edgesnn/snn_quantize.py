@@ -20,7 +20,7 @@ from .intmodel import (
     MAX_STEPS, NEURON_IF, NEURON_LI, NEURON_LIF, NEURON_NONE, OP_CONV2D, OP_DENSE, OP_SUMPOOL2D,
     IntModel, LayerSpec, TensorSpec,
 )
-from .ir import AvgPool2d, Conv2d, Dense, Flatten, Graph, Input, Neuron, Scale, SumPool2d, simulate
+from .ir import AvgPool2d, Conv2d, Dense, Flatten, Graph, Neuron, Scale, SumPool2d, simulate
 from .quantize import QuantReport, _candidates, _pick, choose_input_quant
 
 LEAK_SHIFTS = np.arange(1, 16)

@@ -1,8 +1,6 @@
 """Random float graphs shared by the tests (MLP, CNN, residual CNN)."""
 from __future__ import annotations
 
-import numpy as np
-
 from edgesnn.build import he_normal as _he
 from edgesnn.build import small_bias as _bias
 from edgesnn.ir import GraphBuilder

@@ -1,4 +1,5 @@
-"""Shared fixtures: the digits split, the shipped model, and small packed networks."""
+"""Shared fixtures: the digits split, the shipped model, small packed networks and the
+host emulator board."""
 from __future__ import annotations
 
 import os
@@ -60,6 +61,22 @@ def host_board_exe():
     """The host emulator board, built once (boards/host); a missing board is a failure."""
     from edgesnn.emulator import build_host_board
     return build_host_board()
+
+
+@pytest.fixture
+def emu(host_board_exe, tmp_path):
+    """A host emulator board of the test's own, on a fresh flash file (no model). Modules
+    that share one board across their tests override this fixture."""
+    from edgesnn.emulator import HostEmulator
+    with HostEmulator(flash=str(tmp_path / "flash.bin")) as e:
+        yield e
+
+
+def board_state(board):
+    """What a board runs: (active slot, generation, crc32, length), None without a model."""
+    info = board.info()
+    a = info["active"]
+    return None if a is None else (info["active_slot"], a["generation"], a["crc32"], a["length"])
 
 
 def blob_variant(blob: bytes, default_steps: int) -> bytes:

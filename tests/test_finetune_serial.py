@@ -10,6 +10,7 @@ import zlib
 
 import numpy as np
 import pytest
+from conftest import board_state
 from faultproxy import FaultProxy, Faults
 
 import edgesnn
@@ -26,18 +27,6 @@ def shifted():
     """100 fine-tuning samples of the `gain` domain shift and 150 held-out ones."""
     x, y, xe, ye = shifted_split("gain", n_train=100)
     return x, y, xe[:150], ye[:150]
-
-
-@pytest.fixture
-def emu(host_board_exe, tmp_path):
-    with HostEmulator(flash=str(tmp_path / "flash.bin")) as e:
-        yield e
-
-
-def state(board):
-    info = board.info()
-    a = info["active"]
-    return None if a is None else (info["active_slot"], a["generation"], a["crc32"], a["length"])
 
 
 def host_run(x, y, **kw):
@@ -155,7 +144,7 @@ def test_killing_the_board_mid_finetune_keeps_the_previous_model(emu, default_mo
     host, _ = host_run(x, y, epochs=1, trainable="head")
     with edgesnn.connect(emu.url) as board:
         board.flash(default_model, progress=False)
-        before = state(board)
+        before = board_state(board)
         board.info()
         board.active_model()
     old = default_model.blob
@@ -175,7 +164,7 @@ def test_killing_the_board_mid_finetune_keeps_the_previous_model(emu, default_mo
         assert not emu.alive
         emu.restart()
         with edgesnn.connect(emu.url, timeout=FAST) as b:
-            now = state(b)
+            now = board_state(b)
             blob = b.pull()
             assert b.info()["session"] is None
             x0 = shifted[2][:4]
@@ -187,7 +176,7 @@ def test_killing_the_board_mid_finetune_keeps_the_previous_model(emu, default_mo
                 assert frames == 13 and blob == host.blob and now[1] == before[1] + 1
                 outcomes.add("new")
                 b.flash(old, progress=False)  # back to the old model for the next round
-                before = state(b)
+                before = board_state(b)
     assert "old" in outcomes, outcomes
 
 
@@ -195,14 +184,14 @@ def test_an_aborted_finetune_leaves_the_old_model_and_serves_again(emu, default_
     x, y = shifted[0][:30], shifted[1][:30]
     with edgesnn.connect(emu.url) as board:
         board.flash(default_model, progress=False)
-        before = state(board)
+        before = board_state(board)
 
         def stop(row):
             raise KeyboardInterrupt  # Ctrl-C after the first epoch
 
         with pytest.raises(KeyboardInterrupt):
             board.finetune(x, y, epochs=3, progress=stop)
-        assert state(board) == before and board.info()["session"] is None
+        assert board_state(board) == before and board.info()["session"] is None
         assert board.pull() == default_model.blob
         assert np.array_equal(board.infer(x[:3]).outputs, default_model.outputs(x[:3]))
         st = board.stats()
@@ -213,7 +202,7 @@ def test_a_session_blocks_inference_and_uploads_until_it_ends(emu, default_model
     x = shifted[0][:2]
     with edgesnn.connect(emu.url) as board:
         board.flash(default_model, progress=False)
-        before = state(board)
+        before = board_state(board)
         cfg = struct.pack("<BBBBHHffff", 0, 0, 0, 0, 0, 1, 0.05, 0.9, 0.0, 0.0)
         p = board.link.request(proto.FINETUNE_BEGIN, cfg)
         need, pers, scratch, arena, T, classes = struct.unpack("<IIIIHH", p)
@@ -226,7 +215,7 @@ def test_a_session_blocks_inference_and_uploads_until_it_ends(emu, default_model
             board.upload(default_model.blob)
         # a RESET ends the session; nothing was written
         board.reset()
-        assert board.info()["session"] is None and state(board) == before
+        assert board.info()["session"] is None and board_state(board) == before
         assert np.array_equal(board.infer(x).outputs, default_model.outputs(x))
         board.link.request(proto.FINETUNE_BEGIN, cfg)
         board.finetune_abort()
@@ -242,11 +231,11 @@ def test_a_board_without_the_arena_says_how_much_is_needed(host_board_exe, defau
     assert small < need
     with HostEmulator(arena=small) as e, edgesnn.connect(e.url) as board:
         board.flash(default_model, progress=False)
-        before = state(board)
+        before = board_state(board)
         with pytest.raises(EdgesnnError, match=rf"needs an arena of {need} bytes .*host has "
                                                rf"{small}\. Train fewer parameters"):
             board.finetune(shifted[0][:5], shifted[1][:5], trainable="all")
-        assert state(board) == before and board.info()["session"] is None
+        assert board_state(board) == before and board.info()["session"] is None
         res = board.finetune(shifted[0][:5], shifted[1][:5], trainable="head", epochs=1)
         assert res.memory["arena_bytes"] < small
 
@@ -255,7 +244,7 @@ def test_bad_data_is_refused_before_the_board_trains(emu, default_model, shifted
     x, y = shifted[0][:10], shifted[1][:10]
     with edgesnn.connect(emu.url) as board:
         board.flash(default_model, progress=False)
-        before = state(board)
+        before = board_state(board)
         with pytest.raises(ValueError, match="outside 0..9"):
             board.finetune(x, np.where(np.arange(10) == 3, 10, y))
         bad = x.copy()
@@ -271,5 +260,5 @@ def test_bad_data_is_refused_before_the_board_trains(emu, default_model, shifted
         with pytest.raises(ValueError, match="momentum must be below 1"):
             board.finetune(x, y, momentum=1.5)
         st = board.stats()
-        assert st["finetune_samples"] == 0 and state(board) == before
+        assert st["finetune_samples"] == 0 and board_state(board) == before
         assert board.info()["session"] is None

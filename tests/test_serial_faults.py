@@ -10,11 +10,10 @@ import zlib
 
 import numpy as np
 import pytest
-from conftest import blob_variant
+from conftest import blob_variant, board_state
 from faultproxy import FaultProxy, Faults
 
 import edgesnn
-from edgesnn.emulator import HostEmulator
 from edgesnn.errors import BoardError, SerialLinkError
 from edgesnn.serial import proto
 from edgesnn.serial.frame import build_body, build_frame
@@ -24,22 +23,10 @@ from edgesnn.serial import cobs
 FAST = 0.2  # seconds per answer on loopback: a hundred times the round trip
 
 
-def state(board):
-    info = board.info()
-    a = info["active"]
-    return None if a is None else (info["active_slot"], a["generation"], a["crc32"], a["length"])
-
-
-@pytest.fixture
-def emu(host_board_exe, tmp_path):
-    with HostEmulator(flash=str(tmp_path / "flash.bin")) as e:
-        yield e
-
-
 def _flash_direct(url, blob):
     with edgesnn.connect(url, timeout=FAST) as board:
         board.flash(blob, progress=False)
-        return state(board)
+        return board_state(board)
 
 
 # ---- 1% corrupted bytes, both directions ---------------------------------------------
@@ -80,13 +67,13 @@ def test_cut_connection_resumes_from_the_acknowledged_offset(emu, default_model)
     acked = []
     with FaultProxy(lambda: FaultProxy.target_of(emu.url), up=Faults(cut_after=1500)) as proxy:
         with edgesnn.connect(proxy.url, timeout=FAST, retries=2) as board:
-            before = state(board)
+            before = board_state(board)
             with pytest.raises(SerialLinkError):
                 board.upload(blob, progress=lambda done, total: acked.append(done), chunk=200)
         assert proxy.cuts == 1
         proxy.up.cut_after = None
         with edgesnn.connect(proxy.url, timeout=FAST) as board:
-            assert state(board) == before  # nothing committed, the old model runs
+            assert board_state(board) == before  # nothing committed, the old model runs
             res = board.upload(blob, chunk=200)
             assert res["resumed_from"] >= max(acked) > 0
             assert res["resumed_from"] < len(blob)
@@ -140,7 +127,7 @@ def test_killing_the_board_mid_upload_keeps_the_committed_model(emu, default_mod
         chunks = -(-len(new) // 64)
         for _ in range(9):
             with edgesnn.connect(emu.url, timeout=FAST) as board:
-                before = state(board)
+                before = board_state(board)
             frames = rng.randrange(0, chunks + 2)  # BEGIN, the chunks, COMMIT
             commit_len = len(build_frame(proto.KIND_REQUEST, proto.UPLOAD_COMMIT, 0))
             if frames == chunks + 1:  # never the whole COMMIT: it may legitimately commit
@@ -158,7 +145,7 @@ def test_killing_the_board_mid_upload_keeps_the_committed_model(emu, default_mod
             points.add((round_, frames, extra))
             emu.restart()
             with edgesnn.connect(emu.url, timeout=FAST) as board:
-                assert state(board) == before, f"kill during frame {frames} after {extra} bytes"
+                assert board_state(board) == before, f"kill during frame {frames} after {extra} bytes"
                 assert board.pull() == committed
                 assert np.array_equal(board.infer(x).outputs, edgesnn.load(committed).outputs(x))
         # then a new upload succeeds, and becomes the committed model
@@ -181,7 +168,7 @@ def _raw(url):
 def _check_alive_and_unchanged(emu, expect):
     assert emu.alive, emu.log_text()[-2000:]
     with edgesnn.connect(emu.url, timeout=FAST) as board:
-        assert state(board) == expect
+        assert board_state(board) == expect
 
 
 def test_garbage_never_crashes_the_board_or_changes_the_model(emu, default_model):
@@ -269,9 +256,8 @@ def test_retransmitted_requests_have_one_effect(emu, default_model):
     _flash_direct(emu.url, default_model.blob)
     blob = blob_variant(default_model.blob, 4)
     with edgesnn.connect(emu.url, timeout=FAST) as board:
-        gen = state(board)[1]
+        gen = board_state(board)[1]
         link = board.link
-        size, crc = len(blob), zlib.crc32(blob)
         seq_frames = []
         orig = link._write
 

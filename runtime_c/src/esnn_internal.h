@@ -20,6 +20,15 @@
 #define ESNN_NOINLINE
 #endif
 
+/* ESNN_TRAIN_VERIFY: the fine-tuning engine's verify mode (esnn_train_config.verify),
+ * a debugging aid that needs the stored mode's arena on top of the reversible one. The
+ * Cortex-M firmware leaves it out (-DESNN_TRAIN_VERIFY=0, 356 B on Cortex-M3): the
+ * board computes the host's bits exactly, so a verify run on the host checks the
+ * board's arithmetic too, and on the small boards the stored arena would not fit. */
+#ifndef ESNN_TRAIN_VERIFY
+#define ESNN_TRAIN_VERIFY 1
+#endif
+
 /* Indices of the four (offset, length) pairs of a layer entry. */
 enum { ESNN_SEC_W = 0, ESNN_SEC_B = 1, ESNN_SEC_S = 2, ESNN_SEC_M = 3 };
 
@@ -136,15 +145,6 @@ void esnn_dense(const esnn_run *r, const esnn_ldesc *l, const esnn_tdesc *in,
                 const esnn_tdesc *out, int analog);
 void esnn_conv2d(const esnn_run *r, const esnn_ldesc *l, const esnn_tdesc *in,
                  const esnn_tdesc *out, int analog);
-/* ESNN_TRAIN_VERIFY: the fine-tuning engine's verify mode (esnn_train_config.verify),
- * a debugging aid that needs the stored mode's arena on top of the reversible one. The
- * Cortex-M firmware leaves it out (-DESNN_TRAIN_VERIFY=0, 356 B on Cortex-M3): it
- * computes the host's bits exactly, so a verify run on the host checks its arithmetic
- * too, and on the small boards the stored arena would not fit anyway. */
-#ifndef ESNN_TRAIN_VERIFY
-#define ESNN_TRAIN_VERIFY 1
-#endif
-
 /* Which specialised conv kernels a build has (esnn_conv2d.c picks among them).
  * ESNN_CONV_PLANE: the plane kernel for few-tap layers. Its portable loop pays off
  * where the compiler vectorises it (hosts) and its register form needs the DSP

@@ -1,4 +1,5 @@
-"""A fault-injecting TCP proxy for the serial-protocol tests (loopback only).
+"""Fault injection for the serial-protocol tests: a fault-injecting TCP proxy (loopback
+only), and KillAtFrame, a port wrapper that kills the board mid-request.
 
     with FaultProxy(("127.0.0.1", board_port), up=Faults(corrupt=0.01),
                     down=Faults(corrupt=0.01), seed=1) as proxy:
@@ -202,3 +203,39 @@ class FaultProxy:
         count.duplicated += int(dup.sum())
         count.forwarded += len(out)
         return out
+
+
+class KillAtFrame:
+    """A port wrapper that SIGKILLs the board (`emu.kill()`) while request frame number
+    `frames` (counting from 0, wake-up bytes not counted) is being written: after writing
+    `extra` bytes of it (a frame cut in the middle, or the whole frame) and waiting
+    `settle` seconds (the board may be mid flash write). The write then fails as a dead
+    port does (OSError)."""
+
+    def __init__(self, port, emu, frames, extra, settle):
+        self.port, self.emu, self.frames, self.extra, self.settle = port, emu, frames, extra, settle
+        self.timeout = port.timeout
+        self.seen = 0
+
+    def write(self, data):
+        if data == b"\x00":
+            return self.port.write(data)
+        if self.seen == self.frames:
+            if self.extra:
+                self.port.write(data[:self.extra])
+            time.sleep(self.settle)
+            self.emu.kill()
+            raise OSError("board killed")
+        self.seen += 1
+        return self.port.write(data)
+
+    @property
+    def in_waiting(self):
+        return self.port.in_waiting
+
+    def read(self, n):
+        return self.port.read(n)
+
+    def close(self):
+        from edgesnn.serial.link import close_port
+        close_port(self.port)

@@ -5,13 +5,12 @@ every sample exactly once, and the board's refusals are clear errors."""
 from __future__ import annotations
 
 import struct
-import time
 import zlib
 
 import numpy as np
 import pytest
 from conftest import board_state
-from faultproxy import FaultProxy, Faults
+from faultproxy import FaultProxy, Faults, KillAtFrame
 
 import edgesnn
 from edgesnn.emulator import HostEmulator
@@ -103,39 +102,6 @@ def test_a_noisy_link_trains_every_sample_exactly_once(emu, default_model, shift
         assert board.stats()["finetune_samples"] == 80  # no duplicate was trained twice
 
 
-class KillAt:
-    """A port wrapper that SIGKILLs the board when request frame number `frames` (0 =
-    FINETUNE_BEGIN) is being written: after `extra` bytes of it and `settle` seconds."""
-
-    def __init__(self, port, emu, frames, extra, settle):
-        self.port, self.emu, self.frames, self.extra, self.settle = port, emu, frames, extra, settle
-        self.timeout = port.timeout
-        self.seen = 0
-
-    def write(self, data):
-        if data == b"\x00":
-            return self.port.write(data)
-        if self.seen == self.frames:
-            if self.extra:
-                self.port.write(data[:self.extra])
-            time.sleep(self.settle)
-            self.emu.kill()
-            raise OSError("board killed")
-        self.seen += 1
-        return self.port.write(data)
-
-    @property
-    def in_waiting(self):
-        return self.port.in_waiting
-
-    def read(self, n):
-        return self.port.read(n)
-
-    def close(self):
-        from edgesnn.serial.link import close_port
-        close_port(self.port)
-
-
 def test_killing_the_board_mid_finetune_keeps_the_previous_model(emu, default_model, shifted):
     """Power cuts at BEGIN, mid-stream and during the COMMIT's flash writes: after the
     reboot the board runs the previous model, or (a COMMIT that completed) exactly the
@@ -155,7 +121,7 @@ def test_killing_the_board_mid_finetune_keeps_the_previous_model(emu, default_mo
                                   (13, 10_000, 0.0), (13, 10_000, 0.0005), (13, 10_000, 0.003),
                                   (13, 10_000, 0.02)]:
         port = edgesnn.serial.open_port(emu.url)
-        link = edgesnn.serial.Link(KillAt(port, emu, frames + 1, extra, settle),
+        link = edgesnn.serial.Link(KillAtFrame(port, emu, frames + 1, extra, settle),
                                    timeout=FAST, retries=1, name=emu.url)
         board = edgesnn.Board(link)
         with pytest.raises(SerialLinkError):

@@ -5,19 +5,17 @@ from __future__ import annotations
 import random
 import socket
 import struct
-import time
 import zlib
 
 import numpy as np
 import pytest
 from conftest import blob_variant, board_state
-from faultproxy import FaultProxy, Faults
+from faultproxy import FaultProxy, Faults, KillAtFrame
 
 import edgesnn
 from edgesnn.errors import BoardError, SerialLinkError
 from edgesnn.serial import proto
 from edgesnn.serial.frame import build_body, build_frame
-from edgesnn.serial.link import close_port
 from edgesnn.serial import cobs
 
 FAST = 0.2  # seconds per answer on loopback: a hundred times the round trip
@@ -82,39 +80,6 @@ def test_cut_connection_resumes_from_the_acknowledged_offset(emu, default_model)
 
 
 # ---- the board killed at random moments of an upload -------------------------------
-class KillAfter:
-    """A port wrapper that SIGKILLs the board during request frame number `frames`
-    (0 = UPLOAD_BEGIN): after writing `extra` bytes of it (a frame cut in the middle,
-    or the whole frame) and `settle` seconds (the board may be mid flash write)."""
-
-    def __init__(self, port, emu, frames, extra, settle):
-        self.port, self.emu, self.frames, self.extra, self.settle = port, emu, frames, extra, settle
-        self.timeout = port.timeout
-        self.seen = 0
-
-    def write(self, data):
-        if data == b"\x00":
-            return self.port.write(data)
-        if self.seen == self.frames:
-            if self.extra:
-                self.port.write(data[:self.extra])
-            time.sleep(self.settle)
-            self.emu.kill()
-            raise OSError("board killed")
-        self.seen += 1
-        return self.port.write(data)
-
-    @property
-    def in_waiting(self):
-        return self.port.in_waiting
-
-    def read(self, n):
-        return self.port.read(n)
-
-    def close(self):
-        close_port(self.port)
-
-
 def test_killing_the_board_mid_upload_keeps_the_committed_model(emu, default_model, digits):
     x = digits[2][:8]
     rng = random.Random(11)
@@ -136,7 +101,7 @@ def test_killing_the_board_mid_upload_keeps_the_committed_model(emu, default_mod
                 extra = rng.choice([0, rng.randrange(1, 40), 10_000])  # none, part, all
             port = edgesnn.serial.open_port(emu.url)
             board = edgesnn.Board(edgesnn.serial.Link(
-                KillAfter(port, emu, frames, extra, settle=rng.uniform(0, 0.002)),
+                KillAtFrame(port, emu, frames, extra, settle=rng.uniform(0, 0.002)),
                 timeout=FAST, retries=1, name=emu.url))
             with pytest.raises(SerialLinkError):
                 board.upload(new, chunk=64)

@@ -156,6 +156,18 @@ static pc_resp upload(fixture *f, const uint8_t *img, uint32_t n)
     return req(f, COMMIT, NULL, 0);
 }
 
+/* The power-cut tests' starting flash (FLASH_BYTES): model B (generation 1) in slot 0,
+ * model A (generation 2, active) in slot 1. */
+static void two_models(uint8_t *flash_mem)
+{
+    fixture *f;
+    memset(flash_mem, 0, FLASH_BYTES);
+    f = new_fixture(flash_mem, ARENA_BYTES);
+    EXPECT_PS(upload(f, g_blob_b, g_len), PS_OK, "B");
+    EXPECT_PS(upload(f, g_blob, g_len), PS_OK, "A");
+    free(f);
+}
+
 typedef struct {
     uint8_t active, tick_kind, session, features;
     uint32_t ram, arena, slot_bytes;
@@ -766,12 +778,7 @@ static void test_power_cut(void)
     uint32_t off, crc = esnn_crc32(0, g_blob_c, g_len), n_new = 0, n_old = 0;
     int bad = 0;
     pc_resp r;
-    /* base: B (gen 1) in slot 0, A (gen 2, active) in slot 1 */
-    memset(base, 0, sizeof base);
-    f = new_fixture(base, ARENA_BYTES);
-    EXPECT_PS(upload(f, g_blob_b, g_len), PS_OK, "B");
-    EXPECT_PS(upload(f, g_blob, g_len), PS_OK, "A");
-    free(f);
+    two_models(base);
     /* snapshots after each chunk */
     memcpy(work, base, sizeof work);
     f = new_fixture(work, ARENA_BYTES);
@@ -1273,12 +1280,7 @@ static void test_finetune_power_cut(void)
     pc_resp r;
     ft_data(nin);
     ft_direct(&c, 5, 0, want, &want_len);
-    /* base: B (gen 1) in slot 0, A (gen 2, active) in slot 1 */
-    memset(base, 0, sizeof base);
-    f = new_fixture(base, ARENA_BYTES);
-    EXPECT_PS(upload(f, g_blob_b, g_len), PS_OK, "B");
-    EXPECT_PS(upload(f, g_blob, g_len), PS_OK, "A");
-    free(f);
+    two_models(base);
     /* how many bytes a commit writes */
     memcpy(g_flash_mem, base, sizeof base);
     f = new_fixture(g_flash_mem, ARENA_BYTES);

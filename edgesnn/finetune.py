@@ -73,6 +73,13 @@ def schedule(n: int, epochs: int, shuffle: bool, seed: int):
         yield rng.permutation(n) if shuffle else np.arange(n)
 
 
+def epoch_row(epoch: int, before: dict, after: dict, n: int) -> dict:
+    """History row of epoch `epoch` (from 0) of n samples, from the engine's cumulative
+    counters (loss_sum, correct) before and after it; host and board runs share it."""
+    return {"epoch": epoch + 1, "loss": (after["loss_sum"] - before["loss_sum"]) / n,
+            "accuracy": (after["correct"] - before["correct"]) / n}
+
+
 class TrainConfig:
     """A checked fine-tuning configuration of a model: the C esnn_train_config, T, the
     number of classes and the exact arena need, without allocating anything (a board
@@ -237,10 +244,7 @@ def finetune(model, X, y, *, epochs: int = 5, lr: float | None = None, trainable
             tr.sample(q[i], labels[i])
         tr.flush()  # a partial last batch still counts
         after = tr.stats()
-        n = after["samples"] - before["samples"]
-        row = {"epoch": epoch + 1,
-               "loss": (after["loss_sum"] - before["loss_sum"]) / n,
-               "accuracy": (after["correct"] - before["correct"]) / n}
+        row = epoch_row(epoch, before, after, after["samples"] - before["samples"])
         if validation is not None:
             from .runtime import Model
             vx, vy = validation

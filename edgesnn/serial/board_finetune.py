@@ -13,7 +13,8 @@ import time
 from dataclasses import dataclass, field
 
 from ..errors import STATUS_NAMES, BoardError, EdgesnnError
-from ..finetune import FinetuneResult, TrainConfig, TrainError, labels_array, schedule
+from ..finetune import (FinetuneResult, TrainConfig, TrainError, epoch_row, labels_array,
+                        schedule)
 from . import proto
 
 _CONFIG = struct.Struct("<BBBBHHffff")       # esnn_train_config, field by field
@@ -177,9 +178,9 @@ def run(board, X, y, *, epochs: int = 5, lr=None, trainable: str = "head",
                 k += 1
                 if bar is not None:
                     bar.update(1)
-            row = {"epoch": epoch + 1, "loss": (loss_sum - prev["loss_sum"]) / len(order),
-                   "accuracy": (correct - prev["correct"]) / len(order)}
-            prev = {"loss_sum": loss_sum, "correct": correct}
+            cur = {"loss_sum": loss_sum, "correct": correct}
+            row = epoch_row(epoch, prev, cur, len(order))
+            prev = cur
             res.history.append(row)
             if bar is not None:
                 bar.set_postfix(loss=f"{row['loss']:.4f}", acc=f"{row['accuracy']:.3f}")

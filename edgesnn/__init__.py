@@ -9,13 +9,14 @@
 """
 from .errors import (ArenaError, BlobError, BoardError, EdgesnnError, LinkTimeout,
                      QuantizeError, SerialLinkError, ShapeError, UnsupportedOpError)
-from .runtime import Memory, Model, default_model_path, load, load_default
+from .compile import build  # the graph builders: edgesnn.build.reversible_mlp(...)
+from .runtime.model import Memory, Model, default_model_path, load, load_default
 from .serial import Board, connect
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "ArenaError", "BlobError", "Board", "BoardError", "EdgesnnError", "LinkTimeout", "Memory",
+    "ArenaError", "BlobError", "Board", "BoardError", "build", "EdgesnnError", "LinkTimeout", "Memory",
     "Model", "QuantizeError", "SerialLinkError", "ShapeError", "UnsupportedOpError", "connect",
     "default_model_path", "load", "load_default",
 ]

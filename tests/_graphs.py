@@ -1,9 +1,9 @@
 """Random float graphs shared by the tests (MLP, CNN, residual CNN)."""
 from __future__ import annotations
 
-from edgesnn.build import he_normal as _he
-from edgesnn.build import small_bias as _bias
-from edgesnn.ir import GraphBuilder
+from edgesnn.compile.build import he_normal as _he
+from edgesnn.compile.build import small_bias as _bias
+from edgesnn.compile.ir import GraphBuilder
 
 
 def random_mlp(rng, sizes=(20, 16, 12, 10), clip=None):

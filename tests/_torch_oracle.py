@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from edgesnn.blob import read_blob
+from edgesnn.format.blob import read_blob
 
 OP_DENSE, OP_CONV2D, OP_SUMPOOL2D, OP_COUPLE = 1, 2, 3, 5
 LF_TARGET_HI = 0x08

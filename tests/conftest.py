@@ -12,7 +12,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 @pytest.fixture(scope="session")
 def digits():
-    from edgesnn.datasets import load_digits_split
+    from edgesnn.data.datasets import load_digits_split
     return load_digits_split()
 
 
@@ -33,7 +33,7 @@ def digits_architectures(seed: int = 0):
     """Three digits-shaped float graphs (MLP, conv, conv with residual adds), random
     weights: bit-exactness must not depend on a lucky trained model."""
     from _graphs import random_conv, random_residual
-    from edgesnn.ir import GraphBuilder
+    from edgesnn.compile.ir import GraphBuilder
 
     rng = np.random.default_rng(seed)
     gb = GraphBuilder((1, 8, 8))
@@ -50,7 +50,7 @@ def digits_architectures(seed: int = 0):
 @pytest.fixture(scope="session")
 def packed_archs(digits):
     """name -> .esnn bytes for the three architectures, calibrated on digits."""
-    from edgesnn.pack import pack_graph
+    from edgesnn.compile.pack import pack_graph
     x_tr = digits[0]
     return {name: pack_graph(g, x_tr[:300], steps=16, name=name)[0]
             for name, g in digits_architectures().items()}
@@ -59,7 +59,7 @@ def packed_archs(digits):
 @pytest.fixture(scope="session")
 def host_board_exe():
     """The host emulator board, built once (boards/host); a missing board is a failure."""
-    from edgesnn.emulator import build_host_board
+    from edgesnn.emulate import build_host_board
     return build_host_board()
 
 
@@ -67,7 +67,7 @@ def host_board_exe():
 def emu(host_board_exe, tmp_path):
     """A host emulator board of the test's own, on a fresh flash file (no model). Modules
     that share one board across their tests override this fixture."""
-    from edgesnn.emulator import HostEmulator
+    from edgesnn.emulate import HostEmulator
     with HostEmulator(flash=str(tmp_path / "flash.bin")) as e:
         yield e
 
@@ -93,8 +93,8 @@ def blob_variant(blob: bytes, default_steps: int) -> bytes:
 @pytest.fixture(scope="session")
 def reversible_blobs(digits):
     """name -> .esnn bytes of a reversible MLP (3 blocks) and CNN (2 blocks), format 1.2."""
-    from edgesnn.build import reversible_cnn, reversible_mlp
-    from edgesnn.pack import pack_graph
+    from edgesnn.compile.build import reversible_cnn, reversible_mlp
+    from edgesnn.compile.pack import pack_graph
     x_tr = digits[0][:300]
     graphs = {"rev_mlp": reversible_mlp((1, 8, 8), width=32, blocks=3, seed=1),
               "rev_cnn": reversible_cnn((1, 8, 8), channels=8, blocks=2, seed=2)}

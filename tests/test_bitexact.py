@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import edgesnn
-from edgesnn.blob import read_blob
-from edgesnn.reference import run_onestep, run_tstep
+from edgesnn.format.blob import read_blob
+from edgesnn.format.reference import run_onestep, run_tstep
 
 ARCHS = ["mlp", "conv", "residual"]
 
@@ -59,8 +59,8 @@ def test_onestep_equals_tstep(arch, steps, packed_archs, default_model, digits):
 def test_hidden_spike_counts_equal_between_modes(digits):
     """Not only the readout: a model cut after its first IF layer outputs raw spike
     counts, and those agree too (T-step counts real spikes)."""
-    from edgesnn.ir import GraphBuilder
-    from edgesnn.pack import pack_graph
+    from edgesnn.compile.ir import GraphBuilder
+    from edgesnn.compile.pack import pack_graph
 
     rng = np.random.default_rng(5)
     gb = GraphBuilder((1, 8, 8))

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from _graphs import random_conv, random_input, random_mlp, random_residual
-from edgesnn.blob import read_blob, write_blob
+from edgesnn.format.blob import read_blob, write_blob
 from edgesnn.errors import BlobError
-from edgesnn.plan import plan_memory
-from edgesnn.quantize import quantize_graph
+from edgesnn.format.plan import plan_memory
+from edgesnn.compile.quantize import quantize_graph
 
 META = {"name": "t", "classes": ["a", "b"], "input_shape": [2, 6, 6]}
 

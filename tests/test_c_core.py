@@ -15,6 +15,7 @@ import pytest
 from conftest import ROOT
 
 RUNTIME = os.path.join(ROOT, "runtime_c")
+DEFAULT_BLOB = os.path.join(ROOT, "edgesnn", "models", "digits.esnn")
 
 
 def _make(target: str, out_dir: str) -> None:
@@ -55,6 +56,28 @@ def test_c_unit_tests_with_the_cortex_m3_conv_kernels(tmp_path):
     assert failed == 0 and passed >= 50
 
 
+def test_seed_writer_writes_valid_blobs(build_dir, tmp_path):
+    """`make seeds` (runtime_c/tests/write_seeds.c): the fuzz and bench seed blobs are
+    valid models the Python runtime loads and runs, and the same bytes on every run."""
+    import numpy as np
+
+    import edgesnn
+
+    def write(out):
+        _make("seeds", out)
+        names = ["seed_fuzz", "seed_bench", "seed_couple_dense", "seed_couple_conv"]
+        return {n: open(os.path.join(out, n + ".esnn"), "rb").read() for n in names}
+
+    first = write(build_dir)
+    assert write(str(tmp_path)) == first
+    for name, blob in first.items():
+        path = tmp_path / f"{name}.esnn"
+        path.write_bytes(blob)
+        model = edgesnn.load(str(path))
+        x = np.zeros((1, *model.input_shape), dtype=np.float32)
+        assert model.predict(x).shape == (1,), name
+
+
 def _fuzz(build_dir, blob_path, cases):
     _make("fuzz", build_dir)
     exe = os.path.join(build_dir, "fuzz_blob")
@@ -67,8 +90,7 @@ def _fuzz(build_dir, blob_path, cases):
 
 
 def test_fuzz_shipped_model(build_dir):
-    from edgesnn.runtime import default_model_path
-    out = _fuzz(build_dir, default_model_path(), 12000)
+    out = _fuzz(build_dir, DEFAULT_BLOB, 12000)
     counts = {int(code): int(n) for code, n in
               re.findall(r"^\s+(-?\d+) .*?\s(\d+)$", out, re.M)}
     # the mutations must reach past the CRC check into every structural rule, and the
@@ -89,9 +111,8 @@ def test_fuzz_packed_architectures(build_dir, packed_archs, tmp_path):
 def test_device_protocol_unit_tests_under_sanitizers(build_dir):
     """The firmware main loop: framing, dedup, uploads, commits, and a power cut at
     every byte of an upload's flash writes (never a board without a model)."""
-    from edgesnn.runtime import default_model_path
     r = subprocess.run(["make", "-s", "-C", RUNTIME, "test-device", f"OUT={build_dir}",
-                        f"BLOB={default_model_path()}"], capture_output=True, text=True)
+                        f"BLOB={DEFAULT_BLOB}"], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
     passed, failed = _closing_counts(r.stdout)
     assert failed == 0 and passed >= 1000
@@ -100,10 +121,9 @@ def test_device_protocol_unit_tests_under_sanitizers(build_dir):
 def test_fuzz_protocol_parser_100k_frames(build_dir):
     """>= 100,000 random and malformed frames against the device under ASan/UBSan; the
     active model's image must never change and inference must still work."""
-    from edgesnn.runtime import default_model_path
     _make("fuzz-protocol", build_dir)
     exe = os.path.join(build_dir, "fuzz_protocol")
-    r = subprocess.run([exe, default_model_path(), "120000", "11"], capture_output=True,
+    r = subprocess.run([exe, DEFAULT_BLOB, "120000", "11"], capture_output=True,
                        text=True, timeout=600)
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
     passed, failed = _closing_counts(r.stdout)
@@ -118,10 +138,10 @@ def test_fuzz_causal_lif_blob(build_dir, tmp_path):
     import numpy as np
 
     from _graphs import random_input, random_mlp
-    from edgesnn.blob import write_blob
-    from edgesnn.intmodel import NEURON_LIF, SPIKING
-    from edgesnn.plan import plan_memory
-    from edgesnn.quantize import quantize_graph
+    from edgesnn.format.blob import write_blob
+    from edgesnn.format.intmodel import NEURON_LIF, SPIKING
+    from edgesnn.format.plan import plan_memory
+    from edgesnn.compile.quantize import quantize_graph
 
     rng = np.random.default_rng(3)
     g = random_mlp(rng)
@@ -137,8 +157,8 @@ def test_fuzz_causal_lif_blob(build_dir, tmp_path):
 def test_fuzz_reversible_blobs(build_dir, digits, tmp_path):
     """Format-1.2 blobs (COUPLE layers: dense and conv couplings, both targets) from the
     Python packer under the same mutations, so the COUPLE rules and kernel are attacked."""
-    from edgesnn.build import reversible_cnn, reversible_mlp
-    from edgesnn.pack import pack_graph
+    from edgesnn.compile.build import reversible_cnn, reversible_mlp
+    from edgesnn.compile.pack import pack_graph
 
     graphs = {"rev_mlp": reversible_mlp((1, 8, 8), width=24, blocks=2, seed=2),
               "rev_cnn": reversible_cnn((1, 8, 8), channels=6, blocks=2, seed=2)}

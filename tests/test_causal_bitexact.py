@@ -9,12 +9,12 @@ from hypothesis import strategies as st
 
 import edgesnn
 from _graphs import random_conv, random_input, random_mlp, random_residual
-from edgesnn.blob import read_blob, write_blob
+from edgesnn.format.blob import read_blob, write_blob
 from edgesnn.errors import BlobError
-from edgesnn.intmodel import DTYPE_I32, NEURON_IF, NEURON_LIF, SPIKING
-from edgesnn.plan import plan_memory
-from edgesnn.quantize import quantize_graph
-from edgesnn.reference import run_tstep
+from edgesnn.format.intmodel import DTYPE_I32, NEURON_IF, NEURON_LIF, SPIKING
+from edgesnn.format.plan import plan_memory
+from edgesnn.compile.quantize import quantize_graph
+from edgesnn.format.reference import run_tstep
 
 FACTORIES = [random_mlp, random_conv, random_residual]
 
@@ -61,5 +61,5 @@ def test_plain_blobs_stay_version_1_0():
     model, _ = quantize_graph(g, random_input(rng, g, 16), steps=8)
     view = read_blob(write_blob(model, plan_memory(model), {}))
     assert view.version == (1, 0) and not view.causal
-    m = edgesnn.load(edgesnn.runtime.default_model_path())
+    m = edgesnn.load(edgesnn.runtime.model.default_model_path())
     assert m.info()["format_version"] == "1.0" and not m.causal

@@ -11,8 +11,8 @@ import pytest
 
 import edgesnn
 from edgesnn.cli import main
-from edgesnn.emulator import HostEmulator
-from edgesnn.shifts import shifted_split
+from edgesnn.emulate import HostEmulator
+from edgesnn.data.shifts import shifted_split
 
 MODEL = edgesnn.default_model_path()
 
@@ -71,7 +71,7 @@ def test_host_finetune_json_and_uint8_codes(data, tmp_path, capsys):
     assert res["target"] == "host" and res["samples"] == 60 and len(res["history"]) == 1
     assert res["memory"]["arena_bytes"] == edgesnn.load(MODEL).finetune_memory(
         "bias", steps=8)["arena_bytes"]
-    from edgesnn.finetune import DEFAULT_LR
+    from edgesnn.runtime.options import DEFAULT_LR
     assert res["steps"] == 8 and res["lr"] == DEFAULT_LR["bias"] and res["bytes"] == len(want)
 
 

@@ -13,7 +13,7 @@ from conftest import ROOT, blob_variant
 
 import edgesnn
 from edgesnn.cli import main
-from edgesnn.emulator import HostEmulator
+from edgesnn.emulate import HostEmulator
 
 MODEL = edgesnn.default_model_path()
 

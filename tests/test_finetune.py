@@ -9,7 +9,7 @@ from _torch_oracle import TorchOracle
 
 import edgesnn
 from edgesnn.errors import ArenaError, ShapeError
-from edgesnn.finetune import Trainer, TrainError
+from edgesnn.runtime.finetune import Trainer, TrainError
 
 
 def shifted(x):
@@ -24,7 +24,7 @@ def relerr(c, ref):
 def check_grads(blob: bytes, x, y, trainable="all", surrogate="sigmoid", slope=None, steps=None):
     """C gradients (float32, summed over the samples, lr = 0) vs the torch oracle (float64)."""
     m = edgesnn.load(blob)
-    q = m._batch(x, False)
+    q = m.input_codes(x, False)
     tr = Trainer(m, trainable=trainable, lr=0.0, momentum=0.0, batch=10_000, steps=steps,
                  surrogate=surrogate, slope=slope)
     for i in range(len(q)):
@@ -57,7 +57,7 @@ def test_gradients_of_default_model_at_other_T(default_model, digits):
 
 
 def test_head_and_bias_subsets_train_only_their_parameters(default_model, digits):
-    q = default_model._batch(shifted(digits[0][:4]), False)
+    q = default_model.input_codes(shifted(digits[0][:4]), False)
     for trainable, expect in (("head", {4: (True, True)}),
                               ("bias", {0: (False, True), 2: (False, True), 4: (False, True)})):
         tr = Trainer(default_model, trainable=trainable, lr=0.0, batch=100)
@@ -148,15 +148,17 @@ def test_bad_input_is_refused_and_the_model_is_untouched(default_model, digits):
     # the C engine's own label check, below the Python one
     tr = Trainer(m, trainable="head")
     with pytest.raises(TrainError, match="label 10 out of range 0..9"):
-        tr.sample(m._batch(x[:1], False)[0], 10)
+        tr.sample(m.input_codes(x[:1], False)[0], 10)
 
 
 def test_huge_learning_rate_saturates_instead_of_wrapping(default_model, digits):
     x, y = shifted(digits[0][:20]), digits[1][:20]
     m = edgesnn.load(default_model.blob)
-    res = m.finetune(x, y, epochs=1, lr=1e30, trainable="all", batch=5)
+    # max_saturated=None: past the limit that stops a run (test_hostile_blobs.py), to see
+    # the engine clamp rather than wrap
+    res = m.finetune(x, y, epochs=1, lr=1e30, trainable="all", batch=5, max_saturated=None)
     assert res.saturated > 0
-    from edgesnn.blob import read_blob
+    from edgesnn.format.blob import read_blob
     view = read_blob(res.blob)  # re-validated by the C loader inside finetune as well
     for layer in view.layers:
         if layer.weights is not None:

@@ -1,4 +1,4 @@
-"""Issue 4, shifted-domain scenario (tools/finetune_demo.py, edgesnn/shifts.py).
+"""Issue 4, shifted-domain scenario (tools/finetune_demo.py, edgesnn/data/shifts.py).
 
 The full scenario runs here, not a reduced one: the shipped model, each of the three
 shifts, 200 labelled shifted training digits, the 450 held-out shifted digits, the
@@ -16,8 +16,8 @@ import onnx  # noqa: F401  (hard requirement of the oracle)
 import pytest
 import torch  # noqa: F401  (hard requirement of the oracle)
 
-from edgesnn import shifts
-from edgesnn.shifts import SHIFTS, shifted_split
+from edgesnn.data import shifts
+from edgesnn.data.shifts import SHIFTS, shifted_split
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

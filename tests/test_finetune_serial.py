@@ -13,10 +13,10 @@ from conftest import board_state
 from faultproxy import FaultProxy, Faults, KillAtFrame
 
 import edgesnn
-from edgesnn.emulator import HostEmulator
+from edgesnn.emulate import HostEmulator
 from edgesnn.errors import BoardError, EdgesnnError, SerialLinkError
 from edgesnn.serial import proto
-from edgesnn.shifts import shifted_split
+from edgesnn.data.shifts import shifted_split
 
 FAST = 0.2
 

@@ -5,9 +5,9 @@ import torch
 import torch.nn.functional as F
 
 from _graphs import random_conv, random_input, random_mlp, random_residual
-from edgesnn.arrayops import conv_out_size
+from edgesnn.format.arrayops import conv_out_size
 from edgesnn.errors import ShapeError
-from edgesnn.ir import Act, Add, AvgPool2d, Conv2d, Dense, Flatten, GraphBuilder
+from edgesnn.compile.ir import Act, Add, AvgPool2d, Conv2d, Dense, Flatten, GraphBuilder
 
 
 def torch_forward(graph, x):

@@ -8,11 +8,11 @@ import pytest
 
 import edgesnn
 from edgesnn.errors import EdgesnnError, QuantizeError, ShapeError, UnsupportedOpError
-from edgesnn.nir_import import NIRImportError, load_nir
-from edgesnn.pack import pack_nir
-from edgesnn.quantize import quantize_input
-from edgesnn.reference import run_tstep
-from edgesnn.blob import read_blob
+from edgesnn.compile.nir_import import NIRImportError, load_nir
+from edgesnn.compile.pack import pack_nir
+from edgesnn.format.inputs import quantize_input
+from edgesnn.format.reference import run_tstep
+from edgesnn.format.blob import read_blob
 
 DT, T = 1e-4, 12
 
@@ -216,7 +216,7 @@ def test_shape_mismatch_and_nan(tmp_path):
 def test_meaningless_mappings(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.uniform(size=(20, 4))
-    from edgesnn.pack import pack_snn
+    from edgesnn.compile.pack import pack_snn
     for beta, msg in ((0.1, "forgets most"), (-0.5, "0 < beta < 1")):
         g = load_nir(chain([4], nir.Linear(weight=_w(rng, 4, 4)), lif(4, beta)))
         with pytest.raises(QuantizeError, match=msg):
@@ -259,8 +259,8 @@ def test_cli_pack_and_inspect_nir(tmp_path, capsys):
 
 def test_sequence_input_blob():
     """Sequence input: T frames, step-major; C core == oracle; one-step refused."""
-    from edgesnn.ir import GraphBuilder, Neuron
-    from edgesnn.pack import pack_snn
+    from edgesnn.compile.ir import GraphBuilder, Neuron
+    from edgesnn.compile.pack import pack_snn
     rng = np.random.default_rng(3)
     gb = GraphBuilder((6,))
     h = gb.dense(gb.input, _w(rng, 8, 6, s=3))

@@ -7,7 +7,7 @@ v = v + dt*tau_mem_inv*(I - v), spike = v > v_th (strict), v = v_reset (0) at on
 edgesnn reset-to-zero, strict, not delayed. tau_mem_inv = 125 and 250 at dt = 1e-3 give
 beta = 0.875 and 0.75, exactly the integer leaks 1-2^-3 and 1-2^-2.
 Norse's to_nir exports tau = dt/tau_mem_inv and a batch dimension on Input/Output; the
-importer detects both (see edgesnn/nir_import.py). Norse is required: no skip.
+importer detects both (see edgesnn/compile/nir_import.py). Norse is required: no skip.
 """
 import numpy as np
 import pytest
@@ -19,7 +19,7 @@ import norse.torch as nt  # a missing Norse is a failure, not a skip
 from norse.torch.functional.lif_box import LIFBoxParameters
 
 import edgesnn
-from edgesnn.pack import pack_nir
+from edgesnn.compile.pack import pack_nir
 
 T = 16
 

@@ -15,7 +15,7 @@ from snntorch.export_nir import export_to_nir
 
 import edgesnn
 from _snn_train import train_counts
-from edgesnn.pack import pack_nir
+from edgesnn.compile.pack import pack_nir
 
 T = 16
 

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import edgesnn
-from edgesnn.pack import pack_onnx
+from edgesnn.compile.pack import pack_onnx
 
 MODELS = os.path.join(os.path.dirname(edgesnn.__file__), "models")
 

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from onnx import TensorProto, helper, numpy_helper
 
 from edgesnn.errors import UnsupportedOpError
-from edgesnn.onnx_import import load_onnx
+from edgesnn.compile.onnx_import import load_onnx
 
 
 def export(model, shape, dynamic_batch=True, **kw):

@@ -5,8 +5,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from _graphs import random_conv, random_input, random_mlp, random_residual
-from edgesnn.plan import plan_arena, plan_memory, tensor_lifetimes
-from edgesnn.quantize import quantize_graph
+from edgesnn.format.plan import plan_arena, plan_memory, tensor_lifetimes
+from edgesnn.compile.quantize import quantize_graph
 
 
 def assert_valid(offsets, sizes, lifetimes, scratch):

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 import edgesnn
-from edgesnn.emulator import QEMU_BOARDS, EmulatorError, QemuBoard, build_firmware
+from edgesnn.emulate import QEMU_BOARDS, EmulatorError, QemuBoard, build_firmware
 from edgesnn.errors import EdgesnnError
 
 TIMEOUT = 2.0  # seconds per request: emulation is slower than a host process
@@ -97,7 +97,7 @@ def test_reset_keeps_the_ram_flash(qboard, default_model, digits):
 
 @pytest.fixture(scope="module")
 def shifted():
-    from edgesnn.shifts import shifted_split
+    from edgesnn.data.shifts import shifted_split
     x, y, _, _ = shifted_split("gain", n_train=100)
     return x, y
 
@@ -140,9 +140,9 @@ def test_firmware_without_verify_mode_refuses_it_cleanly(qboard, default_model, 
     no session and leaving the model active."""
     import struct
     from edgesnn.errors import BoardError
-    from edgesnn.finetune import TrainConfig
+    from edgesnn.runtime.finetune import TrainConfig
     from edgesnn.serial import proto
-    from edgesnn.serial.board_finetune import _config_bytes
+    from edgesnn.serial.finetune import config_bytes
     from edgesnn.cli import main
     x, y = shifted
     assert main(["info", "--port", qboard.url]) == 0  # one client at a time: before connect
@@ -156,7 +156,7 @@ def test_firmware_without_verify_mode_refuses_it_cleanly(qboard, default_model, 
             board.finetune(x[:2], y[:2], epochs=1, verify=True)
         cfg = TrainConfig(default_model, verify=True).cfg
         with pytest.raises(BoardError) as e:
-            board.link.request(proto.FINETUNE_BEGIN, _config_bytes(cfg))
+            board.link.request(proto.FINETUNE_BEGIN, config_bytes(cfg))
         assert e.value.name == "RUNTIME_ERROR"
         status, expected, actual = struct.unpack_from("<iII", e.value.payload)
         assert (status, expected, actual) == (-23, 0, 1)  # ESNN_ERR_CONFIG
@@ -244,7 +244,7 @@ def test_cli_emulate_board_and_bench(toolchain, tmp_path):
                      edgesnn.default_model_path()]) == 0
         assert main(["validate", "--port", info["url"], "--timeout", "2", "-n", "20",
                      edgesnn.default_model_path()]) == 0
-        from edgesnn.shifts import shifted_split
+        from edgesnn.data.shifts import shifted_split
         x, y, _, _ = shifted_split("gain", n_train=10)
         data = tmp_path / "ft.npz"
         np.savez(data, X=x, y=y)

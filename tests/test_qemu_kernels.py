@@ -15,10 +15,10 @@ import pytest
 
 import edgesnn
 from _graphs import random_conv, random_mlp, random_residual
-from edgesnn.build import he_normal, reversible_cnn, reversible_mlp, small_bias
-from edgesnn.emulator import QemuBoard
-from edgesnn.ir import GraphBuilder
-from edgesnn.pack import pack_graph
+from edgesnn.compile.build import he_normal, reversible_cnn, reversible_mlp, small_bias
+from edgesnn.emulate import QemuBoard
+from edgesnn.compile.ir import GraphBuilder
+from edgesnn.compile.pack import pack_graph
 
 
 def conv_net(rng, in_shape, layers, pool=None, dense=None, end_relu=True):

@@ -5,14 +5,15 @@ import numpy as np
 import pytest
 
 from _graphs import random_conv, random_input, random_mlp, random_residual
-from edgesnn.blob import read_blob
-from edgesnn.datasets import load_digits_split
+from edgesnn.format.blob import read_blob
+from edgesnn.data.datasets import load_digits_split
 from edgesnn.errors import QuantizeError
-from edgesnn.intmodel import DTYPE_I32, NEURON_IF, NEURON_NONE, OP_ADD, layer_bounds
-from edgesnn.ir import GraphBuilder
-from edgesnn.pack import pack_graph, pack_onnx
-from edgesnn.quantize import choose_input_quant, quantize_graph, quantize_input
-from edgesnn.reference import run_onestep
+from edgesnn.format.intmodel import DTYPE_I32, NEURON_IF, NEURON_NONE, OP_ADD, layer_bounds
+from edgesnn.compile.ir import GraphBuilder
+from edgesnn.compile.pack import pack_graph, pack_onnx
+from edgesnn.compile.quantize import choose_input_quant, quantize_graph
+from edgesnn.format.inputs import quantize_input
+from edgesnn.format.reference import run_onestep
 
 
 @pytest.fixture(scope="module")

@@ -7,16 +7,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from _graphs import random_conv, random_input, random_mlp, random_residual
-from edgesnn.blob import read_blob, write_blob
+from edgesnn.format.blob import read_blob, write_blob
 from edgesnn.errors import BlobError
-from edgesnn.intmodel import (
+from edgesnn.format.intmodel import (
     DTYPE_I32, DTYPE_U8, NEURON_IF, NEURON_LIF, NEURON_NONE, OP_CONV2D, OP_DENSE,
     OP_SUMPOOL2D, IntModel, LayerSpec, TensorSpec,
 )
-from edgesnn.ir import GraphBuilder
-from edgesnn.plan import plan_memory
-from edgesnn.quantize import quantize_graph, quantize_input
-from edgesnn.reference import run_onestep, run_tstep
+from edgesnn.compile.ir import GraphBuilder
+from edgesnn.format.plan import plan_memory
+from edgesnn.compile.quantize import quantize_graph
+from edgesnn.format.inputs import quantize_input
+from edgesnn.format.reference import run_onestep, run_tstep
 
 FACTORIES = [random_mlp, random_conv, random_residual]
 

@@ -18,19 +18,20 @@ import pytest
 import torch
 
 import edgesnn
-from edgesnn.blob import read_blob, write_blob
-from edgesnn.build import reversible_cnn, reversible_mlp
+from edgesnn.format.blob import read_blob, write_blob
+from edgesnn.compile.build import reversible_cnn, reversible_mlp
 from edgesnn.errors import BlobError, QuantizeError, UnsupportedOpError
-from edgesnn.intmodel import (
+from edgesnn.format.intmodel import (
     DTYPE_U8, LF_TARGET_HI, NEURON_IF, NEURON_NONE, OP_CONV2D, OP_COUPLE, OP_DENSE, OP_SUMPOOL2D,
     IntModel, LayerSpec, TensorSpec,
 )
-from edgesnn.ir import Couple, GraphBuilder
-from edgesnn.onnx_import import load_onnx
-from edgesnn.pack import pack_graph, pack_onnx
-from edgesnn.plan import plan_memory
-from edgesnn.quantize import quantize_graph, quantize_input
-from edgesnn.reference import couple_forward, couple_inverse, run_onestep, run_tstep
+from edgesnn.compile.ir import Couple, GraphBuilder
+from edgesnn.compile.onnx_import import load_onnx
+from edgesnn.compile.pack import pack_graph, pack_onnx
+from edgesnn.format.plan import plan_memory
+from edgesnn.compile.quantize import quantize_graph
+from edgesnn.format.inputs import quantize_input
+from edgesnn.format.reference import couple_forward, couple_inverse, run_onestep, run_tstep
 
 STEPS = (1, 4, 16)
 

@@ -9,7 +9,7 @@ import pytest
 from conftest import blob_variant
 
 import edgesnn
-from edgesnn.emulator import HostEmulator
+from edgesnn.emulate import HostEmulator
 from edgesnn.errors import BoardError, EdgesnnError
 
 
@@ -103,6 +103,6 @@ def test_state_survives_a_board_restart(emu, default_model):
 
 
 def test_a_board_that_dies_at_start_is_reported_with_its_last_words(host_board_exe):
-    from edgesnn.emulator import EmulatorError
+    from edgesnn.emulate import EmulatorError
     with pytest.raises(EmulatorError, match="(?s)exited with code [1-9].*last words:.*slot-bytes"):
         HostEmulator(slot_bytes=3).start()

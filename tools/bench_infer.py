@@ -31,8 +31,8 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
 import edgesnn  # noqa: E402
-from edgesnn.datasets import load_digits_split  # noqa: E402
-from edgesnn.pack import pack_onnx  # noqa: E402
+from edgesnn.data.datasets import load_digits_split  # noqa: E402
+from edgesnn.compile.pack import pack_onnx  # noqa: E402
 
 import peers  # noqa: E402
 

@@ -42,8 +42,8 @@ def main(argv=None):
     import torch
     from snntorch.export_nir import export_to_nir
     import edgesnn
-    from edgesnn.datasets import load_digits_split
-    from edgesnn.pack import pack_nir
+    from edgesnn.data.datasets import load_digits_split
+    from edgesnn.compile.pack import pack_nir
 
     torch.set_num_threads(1)
     T = args.steps

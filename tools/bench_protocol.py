@@ -4,7 +4,7 @@
 
 Uploads the model to the host emulator board through a transport that counts every
 byte written and read, on a clean link and through a proxy corrupting 1% of the bytes
-in both directions (tests/faultproxy.py). Target: >= 90% on the clean link.
+in both directions (tools/faultproxy.py). Target: >= 90% on the clean link.
 """
 from __future__ import annotations
 
@@ -16,10 +16,9 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
-sys.path.insert(0, os.path.join(ROOT, "tests"))
 
 import edgesnn  # noqa: E402
-from edgesnn.emulator import HostEmulator  # noqa: E402
+from edgesnn.emulate import HostEmulator  # noqa: E402
 from edgesnn.serial import Board, Link, open_port  # noqa: E402
 
 

@@ -32,9 +32,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 import edgesnn  # noqa: E402
-from edgesnn.build import reversible_mlp  # noqa: E402
-from edgesnn.datasets import load_digits_split  # noqa: E402
-from edgesnn.pack import pack_graph  # noqa: E402
+from edgesnn.compile.build import reversible_mlp  # noqa: E402
+from edgesnn.data.datasets import load_digits_split  # noqa: E402
+from edgesnn.compile.pack import pack_graph  # noqa: E402
 
 BLOCKS = (2, 4, 8, 16)
 STEPS = (1, 4, 16, 32)

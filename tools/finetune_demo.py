@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Shifted-domain scenario: the shipped digits model fine-tuned on-device vs a float oracle.
 
-For each shift of edgesnn/shifts.py (sensor gain/offset drift, a one-pixel
+For each shift of edgesnn/data/shifts.py (sensor gain/offset drift, a one-pixel
 misalignment, thicker strokes) the default model (edgesnn/models/digits.esnn) is
 
 * evaluated un-tuned on the 450 held-out test digits, shifted;
@@ -82,8 +82,8 @@ def run_shift(name: str, n_train: int = 200, seed: int = 0, plans=None, oracle_k
     """Every figure of one shift (see the module docstring)."""
     import edgesnn
     import float_oracle
-    from edgesnn.datasets import load_digits_split
-    from edgesnn.shifts import DESCRIPTIONS, shifted_split
+    from edgesnn.data.datasets import load_digits_split
+    from edgesnn.data.shifts import DESCRIPTIONS, shifted_split
 
     _, _, x_clean, y_clean = load_digits_split()
     x_ft, y_ft, x_ev, y_ev = shifted_split(name, n_train, seed)
@@ -112,7 +112,7 @@ def run_shift(name: str, n_train: int = 200, seed: int = 0, plans=None, oracle_k
 
 
 def run(shifts=None, n_train: int = 200, seed: int = 0, plans=None) -> dict:
-    from edgesnn.shifts import SHIFTS
+    from edgesnn.data.shifts import SHIFTS
 
     t0 = time.perf_counter()
     rows = [run_shift(s, n_train, seed, plans) for s in (shifts or list(SHIFTS))]
@@ -180,7 +180,7 @@ def format_report(rep: dict) -> str:
 
 
 def main(argv=None):
-    from edgesnn.shifts import SHIFTS
+    from edgesnn.data.shifts import SHIFTS
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--shift", choices=sorted(SHIFTS), action="append",

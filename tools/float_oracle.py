@@ -149,7 +149,7 @@ def finetune_float(x, y, *, epochs: int = ORACLE["epochs"], lr: float = ORACLE["
 def oracle(shift: str, n_train: int = 200, seed: int = 0, **kw) -> dict:
     """Float accuracies on the held-out shifted samples of `shift`: before
     ("float_untuned") and after fine-tuning on the `n_train` shifted samples ("float_oracle")."""
-    from edgesnn.shifts import shifted_split
+    from edgesnn.data.shifts import shifted_split
 
     x_ft, y_ft, x_ev, y_ev = shifted_split(shift, n_train, seed)
     t0 = time.perf_counter()
@@ -161,7 +161,7 @@ def oracle(shift: str, n_train: int = 200, seed: int = 0, **kw) -> dict:
 
 
 def main(argv=None):
-    from edgesnn.shifts import SHIFTS
+    from edgesnn.data.shifts import SHIFTS
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--shift", choices=sorted(SHIFTS), action="append",

@@ -582,7 +582,7 @@ def _main(argv=None):
     args = ap.parse_args(argv)
 
     sys.path.insert(0, root)
-    from edgesnn.datasets import load_digits_split
+    from edgesnn.data.datasets import load_digits_split
 
     x_tr, y_tr, x_te, y_te = load_digits_split()
     t0 = time.perf_counter()

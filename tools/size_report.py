@@ -27,7 +27,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from edgesnn.emulator import QEMU_BOARDS, build_firmware  # noqa: E402
+from edgesnn.emulate import QEMU_BOARDS, build_firmware  # noqa: E402
 
 APPS = ["noop", "infer", "serve", "full"]
 # the targets, for Cortex-M3: TFLM's measured framework cost, and ours in full
@@ -50,7 +50,7 @@ def report(boards) -> list:
             s = sizes(build_firmware(b, app=app))
             if app == "noop":
                 base = s["flash"]
-            rows.append({"board": b, "cpu": QEMU_BOARDS[b]["cpu"], "build": app, **s,
+            rows.append({"board": b, "cpu": QEMU_BOARDS[b].cpu, "build": app, **s,
                          "framework_cost": s["flash"] - base})
     return rows
 

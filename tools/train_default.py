@@ -45,7 +45,7 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
-from edgesnn.datasets import load_digits_split  # noqa: E402
+from edgesnn.data.datasets import load_digits_split  # noqa: E402
 
 
 SEED = 0

@@ -28,18 +28,19 @@ WARN := -Wall -Wextra -Werror
 DEFS := -DBOARD_NAME='"$(BOARD)"' -DBOARD_RAM_BYTES=$(RAM_BYTES)u \
         -DBOARD_FLASH_BYTES=$(FLASH_BYTES)u -DBOARD_ARENA_BYTES=$(ARENA_BYTES)u \
         -DBOARD_TICK_Q32=$(TICK_Q32)u -DCM_FAULT=$(FAULT)
-# runtime defines per APP (serve drops the FINETUNE_* commands and the training engine);
-# every firmware leaves out the trainer's verify mode, a host-side debugging aid
-# (esnn_internal.h says why)
+# the runtime's build options (runtime_c/include/esnn_config.h) per APP: serve drops the
+# FINETUNE_* commands, the training engine and the trainer's state in esnn_device; every
+# firmware leaves out the trainer's verify mode, a host-side debugging aid. The board
+# sources get them too: esnn_device's size depends on ESNN_DEVICE_FINETUNE.
 RT_DEFS_serve := -DESNN_DEVICE_FINETUNE=0
-RT_CFLAGS := -std=c99 -pedantic $(WARN) $(ARCH) $(OPT) -I$(RT)/include -I$(RT)/src \
-             -DESNN_TRAIN_VERIFY=0 $(RT_DEFS_$(APP))
-CM_CFLAGS := -std=gnu99 $(WARN) $(ARCH) $(OPT) $(DEFS) -I$(CM) -I$(RT)/include
+RT_OPTS := -DESNN_TRAIN_VERIFY=0 $(RT_DEFS_$(APP))
+RT_CFLAGS := -std=c99 -pedantic $(WARN) $(ARCH) $(OPT) -I$(RT)/include -I$(RT)/src $(RT_OPTS)
+CM_CFLAGS := -std=gnu99 $(WARN) $(ARCH) $(OPT) $(DEFS) $(RT_OPTS) -I$(CM) -I$(RT)/include
 LDFLAGS := $(ARCH) -Os -flto -nostartfiles -Wl,--gc-sections --specs=nano.specs --specs=nosys.specs \
            -L$(CM) -T$(BOARD_DIR)/board.ld
 
 RT_SRCS := $(sort $(wildcard $(RT)/src/*.c))
-RT_HDRS := $(RT)/include/edgesnn.h $(wildcard $(RT)/src/*.h)
+RT_HDRS := $(wildcard $(RT)/include/*.h $(RT)/src/*.h)
 # the runtime is the same for every APP but serve: one archive per board, shared
 RT_OUT := $(abspath $(OUT)/..)/$(if $(RT_DEFS_$(APP)),rt-$(APP),rt)
 RT_OBJS := $(patsubst $(RT)/src/%.c,$(RT_OUT)/%.o,$(RT_SRCS))
@@ -68,11 +69,11 @@ $(RT_LIB): $(RT_OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(OUT)/obj/%.o: $(CM)/%.c $(CM)/cortexm.h $(RT)/include/edgesnn.h $(BOARD_DIR)/Makefile $(OUT)/.flags
+$(OUT)/obj/%.o: $(CM)/%.c $(CM)/cortexm.h $(wildcard $(RT)/include/*.h) $(BOARD_DIR)/Makefile $(OUT)/.flags
 	@mkdir -p $(dir $@)
 	$(CC) $(CM_CFLAGS) -c $< -o $@
 
-$(OUT)/obj/board.o: $(BOARD_DIR)/board.c $(CM)/cortexm.h $(BOARD_DIR)/Makefile $(OUT)/.flags
+$(OUT)/obj/board.o: $(BOARD_DIR)/board.c $(CM)/cortexm.h $(wildcard $(RT)/include/*.h) $(BOARD_DIR)/Makefile $(OUT)/.flags
 	@mkdir -p $(dir $@)
 	$(CC) $(CM_CFLAGS) -c $< -o $@
 

@@ -1,5 +1,5 @@
-/* host.h - the host emulator board: shared declarations of main.c, flash_file.c and
- * the two transports (transport_tcp.c, transport_pty.c). */
+/* host.h - the host emulator board: shared declarations of main.c, host_log.c,
+ * flash_file.c and the two transports (transport_tcp.c, transport_pty.c). */
 #ifndef EDGESNN_HOST_H
 #define EDGESNN_HOST_H
 
@@ -10,8 +10,10 @@
 
 /* A byte stream to the host side: a TCP server socket or a pseudo-terminal. */
 typedef struct transport transport;
+#define TCP_CLIENTS 8                         /* TCP clients connected at once */
+#define TRANSPORT_MAX_FDS (1 + TCP_CLIENTS)   /* the listener and the clients */
 struct transport {
-    /* Fill up to 2 pollfds; returns how many. */
+    /* Fill up to TRANSPORT_MAX_FDS pollfds; returns how many. */
     int (*fds)(transport *t, struct pollfd *p);
     /* Handle poll results; read at most cap bytes into buf. Returns the bytes read
      * (0: none), -1 on a fatal error. *fresh is set when a new peer connected. */
@@ -21,7 +23,7 @@ struct transport {
     void (*write)(transport *t, const uint8_t *data, uint32_t len);
     void (*close)(transport *t);
     char url[128];   /* what the banner prints: socket://127.0.0.1:PORT or /dev/pts/N */
-    int fd_a, fd_b;  /* tcp: listener, client; pty: master, slave */
+    int fd_a, fd_b;  /* tcp: listener, the client being answered; pty: master, slave */
 };
 
 int transport_tcp_open(transport *t, int port);

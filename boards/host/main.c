@@ -3,14 +3,13 @@
  * file-backed flash that survives kill -9, a static arena and nanosecond ticks.
  *
  *   edgesnn-host --flash FILE [--tcp PORT | --pty] [--arena BYTES]
- *                [--slot-bytes BYTES] [--name NAME]
+ *                [--slot-bytes BYTES] [--name NAME] [--session-idle MS]
  *
  * Prints one banner line on stdout ("edgesnn-host ready url=..."), logs to stderr. */
 #include "host.h"
 #include "edgesnn.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,17 +25,6 @@
 static uint8_t g_arena[ARENA_MAX] __attribute__((aligned(64)));
 static esnn_device g_dev;  /* static: zeroed, so the first init is a cold boot */
 static volatile sig_atomic_t g_stop;
-
-void host_log(const char *fmt, ...)
-{
-    va_list ap;
-    fputs("edgesnn-host: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    fflush(stderr);
-}
 
 static void on_signal(int sig)
 {
@@ -69,8 +57,10 @@ static void usage(FILE *f)
             "  --pty              serve a pseudo-terminal instead\n"
             "  --arena BYTES      arena for models (default %u, at most %u)\n"
             "  --slot-bytes BYTES largest model image (default %u)\n"
-            "  --name NAME        board name reported by HELLO (default \"host\")\n",
-            ARENA_DEFAULT, ARENA_MAX, SLOT_DEFAULT);
+            "  --name NAME        board name reported by HELLO (default \"host\")\n"
+            "  --session-idle MS  a fine-tuning session idle this long is stale and ends\n"
+            "                     when another request needs the board (default %u; 0: never)\n",
+            ARENA_DEFAULT, ARENA_MAX, SLOT_DEFAULT, ESNN_SESSION_IDLE_MS);
 }
 
 static int parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
@@ -87,9 +77,34 @@ static int parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
     return 0;
 }
 
+static uint32_t clock_ms(void *ctx)
+{
+    struct timespec ts;
+    (void)ctx;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint32_t)((uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u);
+}
+
+/* A slot that failed its boot check is never run, and never passed over in silence. */
+static void log_failed_slots(const char *why)
+{
+    static const char *const what[] = {"", "", "", "bad slot header", "image CRC mismatch",
+                                       "the model was refused"};
+    const esnn_device *d = &g_dev;
+    uint32_t s;
+    for (s = 0; s < 2u; s++) {
+        uint8_t c = d->slot_check[s];
+        if (c < ESNN_SLOT_BAD_HEADER || c > ESNN_SLOT_BAD_MODEL)
+            continue;
+        host_log("%s: slot %u FAILED its boot check: %s (%s); it is not used", why, s, what[c],
+                 esnn_status_str((esnn_status)d->slot_status[s]));
+    }
+}
+
 static void log_boot(const char *why)
 {
     const esnn_device *d = &g_dev;
+    log_failed_slots(why);
     if (d->active == ESNN_NO_SLOT) {
         host_log("%s: no valid model in flash", why);
     } else {
@@ -104,7 +119,7 @@ static void log_boot(const char *why)
 int main(int argc, char **argv)
 {
     const char *flash_path = NULL, *name = "host";
-    uint32_t arena = ARENA_DEFAULT, slot = SLOT_DEFAULT, port = 0;
+    uint32_t arena = ARENA_DEFAULT, slot = SLOT_DEFAULT, port = 0, idle = ESNN_SESSION_IDLE_MS;
     int use_pty = 0, i, rc = 0;
     flash_file flash;
     transport t;
@@ -133,6 +148,8 @@ int main(int argc, char **argv)
             bad = parse_u32(v, 64, SLOT_MAX, &slot);
         } else if (!strcmp(a, "--name") && v) {
             name = v;
+        } else if (!strcmp(a, "--session-idle") && v) {
+            bad = parse_u32(v, 0, 0xFFFFFFFFu, &idle);
         } else {
             fprintf(stderr, "edgesnn-host: bad argument '%s'\n", a);
             usage(stderr);
@@ -165,6 +182,8 @@ int main(int argc, char **argv)
     b.tx_ctx = &t;
     b.ticks = ticks_ns;
     b.tick_kind = ESNN_TICKS_NANOSECONDS;
+    b.clock_ms = idle ? clock_ms : NULL;  /* without a clock sessions never go stale */
+    b.session_idle_ms = idle;
 
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;  /* no SA_RESTART: poll() returns EINTR */
@@ -183,11 +202,11 @@ int main(int argc, char **argv)
     fflush(stdout);
 
     while (!g_stop) {
-        struct pollfd p[2];
+        struct pollfd p[TRANSPORT_MAX_FDS];
         int n = t.fds(&t, p), fresh = 0;
         long got;
         uint8_t active, session, training;
-        uint32_t committed, rejected, tuned;
+        uint32_t committed, rejected, tuned, expired;
         if (poll(p, (nfds_t)n, -1) < 0) {
             if (errno == EINTR)
                 continue;
@@ -210,7 +229,11 @@ int main(int argc, char **argv)
         rejected = g_dev.stats[8];
         training = g_dev.ft_open;
         tuned = g_dev.stats[10];
+        expired = g_dev.ft_expired;
         esnn_device_rx(&g_dev, buf, (uint32_t)got);
+        if (g_dev.ft_expired != expired)
+            host_log("a stale fine-tuning session (no request from its host for %u ms or "
+                     "more) was ended; nothing was written", idle);
         if (!training && g_dev.ft_open)
             host_log("fine-tuning started on slot %u (arena %u bytes)", g_dev.ft_base,
                      g_dev.trainer.stats.arena_bytes);

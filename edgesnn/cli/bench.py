@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..emulator import QEMU_BOARDS, board_emulator
+from ..emulate import QEMU_BOARDS, board_emulator
 from ..errors import EdgesnnError
-from ..runtime import load, load_default
+from ..runtime.model import load, load_default
+from . import numbers
 from .data import load_xy
 from .output import emit_json, table
 
@@ -24,10 +25,10 @@ def add_arguments(p):
     p.add_argument("--port", "-p", default=None, metavar="URL",
                    help="a running board instead of --board")
     p.add_argument("--model", "-m", default=None, help="the .esnn model (default: the shipped one)")
-    p.add_argument("--steps", "-T", type=int, default=8, help="T of the T-step runs (default 8)")
-    p.add_argument("-n", type=int, default=20, help="inferences per mode (default 20)")
+    p.add_argument("--steps", "-T", type=numbers.steps, default=8, help="T of the T-step runs (default 8)")
+    p.add_argument("-n", type=numbers.positive_int, default=20, help="inferences per mode (default 20)")
     p.add_argument("--input", "-i", default="digits", help="X.npy, DATA.npz or `digits`")
-    p.add_argument("--timeout", type=float, default=2.0,
+    p.add_argument("--timeout", type=numbers.seconds, default=2.0,
                    help="seconds per request before retransmitting (default 2)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 

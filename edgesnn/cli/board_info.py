@@ -1,7 +1,8 @@
 """`edgesnn info`: what a board is and what it holds."""
 from __future__ import annotations
 
-from ._board import add_port_arguments, open_board, slot_line
+from ..serial.state import failed_slots, finetune_session_text
+from .board_args import add_port_arguments, open_board, slot_line
 from .output import emit_json, kib
 
 NAME = "info"
@@ -39,8 +40,12 @@ def run(args) -> int:
                                                  ", without the verify mode")
     print(f"features fine-tuning {ft}"
           + (f"; open session: {info['session']}" if info["session"] else ""))
+    if info["session"] == "finetune":
+        print(f"session  {finetune_session_text(info['session_idle'], info['session_idle_limit'])}")
     for s in info["slots"]:
         print(f"slot {s['slot']}   {slot_line(s, s['slot'] == info['active_slot'])}")
+    for line in failed_slots(info):
+        print(f"warning  {line}")
     if info["active_slot"] is None:
         print("model    none: flash one with `edgesnn flash --port URL MODEL.esnn`")
     if stats is not None:

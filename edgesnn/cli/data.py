@@ -1,4 +1,9 @@
-"""Loading sample arrays given on the command line (.npy / .npz / the built-in digits)."""
+"""Loading sample arrays given on the command line (.npy / .npz / the built-in digits).
+
+Files given by a user are untrusted: `open_arrays` reads every member at once (np.load
+reads .npz members lazily, so a truncated or corrupt member would otherwise fail later,
+deep in a verb) and turns every way a file can be broken into one EdgesnnError.
+"""
 from __future__ import annotations
 
 import os
@@ -11,26 +16,67 @@ DIGITS = "digits"
 
 
 def open_arrays(path: str, kinds: str = ".npy/.npz"):
-    """np.load(path) (an array or an NpzFile), with one-line errors for a missing or
-    unreadable file; `kinds` names the accepted file kinds in the message."""
+    """The array of an .npy file, or {name: array} of every member of an .npz file, all
+    read and checked now; one-line errors for a missing, empty, truncated or corrupt
+    file. `kinds` names the accepted file kinds in the message."""
     if not os.path.exists(path):
         raise EdgesnnError(f"no such file: {path}")
+    if os.path.isdir(path):
+        raise EdgesnnError(f"{path} is a directory; give a {kinds} array file")
+    if os.path.getsize(path) == 0:
+        raise EdgesnnError(f"{path} is empty; give a {kinds} array file")
     try:
-        return np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as exc:
-        raise EdgesnnError(f"{path} is not a {kinds} array file ({exc})") from exc
+        data = np.load(path, allow_pickle=False)
+        if isinstance(data, np.ndarray):
+            return data
+        with data:  # an NpzFile: decompress and check every member now
+            return {name: data[name] for name in data.files}
+    except MemoryError:
+        raise EdgesnnError(f"{path}: an array is too large for this machine's memory") from None
+    except Exception as exc:  # noqa: BLE001 - zipfile, zlib, EOFError, ValueError, ...:
+        # whatever breaks while reading a user's file is the file's fault
+        why = str(exc).split(". ")[0].strip() or type(exc).__name__
+        if "pickled" in why:
+            why = "not an array file numpy writes (np.save / np.savez)"
+        raise EdgesnnError(f"{path} is not a readable {kinds} array file ({why}); write it "
+                           "with np.save(path, x) or np.savez(path, x=..., y=...)") from None
+
+
+def check_samples(x, name: str, path: str) -> np.ndarray:
+    """At least one sample of real numbers (uint8 codes, ints or floats)."""
+    x = np.asarray(x)
+    if x.dtype.kind not in "fiu":
+        raise EdgesnnError(f"{name} in {path} must be real numbers, got dtype {x.dtype}")
+    if x.ndim == 0 or x.shape[0] == 0:
+        raise EdgesnnError(f"{name} in {path} holds no samples (shape {tuple(x.shape)})")
+    return x
 
 
 def load_xy(spec: str, split: str = "test"):
     """Return (x, y or None) from `digits`, X.npy, or DATA.npz with arrays x [, y]."""
     if spec == DIGITS:
-        from ..datasets import load_digits_split
+        from ..data.datasets import load_digits_split
         x_tr, y_tr, x_te, y_te = load_digits_split()
         return (x_tr, y_tr) if split == "train" else (x_te, y_te)
     data = open_arrays(spec)
     if isinstance(data, np.ndarray):
-        return data, None
-    keys = set(data.files)
-    if "x" not in keys:
-        raise EdgesnnError(f"{spec} has arrays {sorted(keys)}; expected 'x' (and optionally 'y')")
-    return data["x"], (data["y"] if "y" in keys else None)
+        return check_samples(data, "the array", spec), None
+    if "x" not in data:
+        raise EdgesnnError(f"{spec} has arrays {sorted(data)}; expected 'x' (and optionally 'y')")
+    x = check_samples(data["x"], "x", spec)
+    y = data.get("y")
+    return x, (None if y is None else check_labels(y, len(x), "y", spec))
+
+
+def check_labels(y, n: int, name: str, path: str) -> np.ndarray:
+    """One integer label per sample (booleans and fractions are refused)."""
+    y = np.asarray(y)
+    if y.ndim != 1 or y.shape[0] != n:
+        raise EdgesnnError(f"{name} in {path} has shape {tuple(y.shape)}; expected ({n},), "
+                           "one integer label per sample")
+    if y.dtype.kind == "f" and np.all(np.isfinite(y)) and np.all(y == np.floor(y)):
+        return y.astype(np.int64)
+    if y.dtype.kind not in "iu":
+        raise EdgesnnError(f"{name} in {path} must be integers (class labels), got dtype "
+                           f"{y.dtype}")
+    return y

@@ -5,8 +5,9 @@ import time
 
 import numpy as np
 
-from ..datasets import load_digits_split
-from ..runtime import default_model_path, load
+from ..data.datasets import load_digits_split
+from ..runtime.model import default_model_path, load
+from . import numbers
 from .output import kib
 
 NAME = "demo"
@@ -22,7 +23,7 @@ VALIDATE_N = 200
 
 def add_arguments(p):
     p.add_argument("--model", default=None, help="an .esnn model (default: the shipped digits model)")
-    p.add_argument("--steps", "-T", type=int, default=None, help="time steps T (default: the model's)")
+    p.add_argument("--steps", "-T", type=numbers.steps, default=None, help="time steps T (default: the model's)")
     p.add_argument("--no-board", action="store_true", help="skip the emulated board")
     p.add_argument("--no-finetune", action="store_true",
                    help="skip the on-board fine-tuning on drifted digits")
@@ -67,9 +68,9 @@ FT_EPOCHS = 10
 
 
 def _finetune(board, model, steps_arg) -> bool:
-    """The sensor drifts (edgesnn.shifts "gain"): fine-tune the head on the board on 200
+    """The sensor drifts (edgesnn.data.shifts "gain"): fine-tune the head on the board on 200
     labelled drifted digits, compare with the same run on the host runtime."""
-    from ..shifts import DESCRIPTIONS, shifted_split
+    from ..data.shifts import DESCRIPTIONS, shifted_split
     xf, yf, xe, ye = shifted_split("gain")
     before = float(np.mean(model.predict(xe, steps=steps_arg) == ye))
     res = board.finetune(xf, yf, epochs=FT_EPOCHS, trainable="head", batch=1, steps=steps_arg)
@@ -88,7 +89,7 @@ def _finetune(board, model, steps_arg) -> bool:
 def _board(model, x, y, steps, steps_arg, finetune: bool = True) -> int:
     """The serial journey: emulator up, flash, validate bit-exact, infer, fine-tune on a
     drifted domain, emulator down."""
-    from ..emulator import HostEmulator
+    from ..emulate import HostEmulator
     from ..serial import connect
 
     t0 = time.perf_counter()

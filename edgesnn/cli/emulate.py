@@ -7,7 +7,8 @@ import signal
 import sys
 import time
 
-from ..emulator import QEMU_BOARDS, EmulatorError, HostEmulator, QemuBoard
+from ..emulate import QEMU_BOARDS, EmulatorError, HostEmulator, QemuBoard
+from . import numbers
 
 NAME = "emulate"
 HELP = ("Run a board emulator: the host board (the device firmware as a local process) "
@@ -32,11 +33,11 @@ def add_arguments(p):
     p.add_argument("--flash", default=None, metavar="FILE",
                    help="the board's flash file, kept between runs (default: a temporary one)")
     p.add_argument("--pty", action="store_true", help="serve a pseudo-terminal instead of TCP")
-    p.add_argument("--port-number", type=int, default=0, metavar="N",
+    p.add_argument("--port-number", type=numbers.int_range(0, 65535), default=0, metavar="N",
                    help="TCP port to listen on, 127.0.0.1 only (default: a free one)")
-    p.add_argument("--arena", type=int, default=None, metavar="BYTES",
+    p.add_argument("--arena", type=numbers.positive_int, default=None, metavar="BYTES",
                    help="arena the board gives models (default: the board's)")
-    p.add_argument("--slot-bytes", type=int, default=None, metavar="BYTES",
+    p.add_argument("--slot-bytes", type=numbers.positive_int, default=None, metavar="BYTES",
                    help="size of each flash slot (default: the board's)")
     p.add_argument("--json", action="store_true", help="print the board's details as one JSON line")
 

@@ -8,9 +8,11 @@ import zlib
 import numpy as np
 
 from ..errors import EdgesnnError
-from ..finetune import DEFAULT_LR, SURROGATES, TRAIN_MODES, TRAINABLE, labels_array
-from ._board import add_port_arguments, open_board
-from .data import open_arrays
+from ..runtime.finetune import labels_array
+from ..runtime.options import DEFAULT_LR, SURROGATES, TRAIN_MODES, TRAINABLE, TrainOptions
+from .board_args import add_port_arguments, open_board
+from . import numbers
+from .data import check_labels, check_samples, open_arrays
 from .output import emit_json
 
 NAME = "finetune"
@@ -22,6 +24,7 @@ EXAMPLE = """example:
   edgesnn finetune --port /dev/ttyACM0 shifted.npz --epochs 2          # on the board
   edgesnn finetune --port socket://127.0.0.1:5555 shifted.npz --trainable bias \\
       --lr 0.002 -o from_board.esnn --json
+  edgesnn finetune --abort --port /dev/ttyACM0     # end a session a crashed host left
 DATA.npz holds X (float samples, shape (N, *input_shape), quantised with the model's
 input scale) or Xq (uint8 input codes), and y (integer labels 0..classes-1). The board
 run uses the same configuration and sample order as the host run, so both give the
@@ -30,15 +33,15 @@ the previous model active."""
 
 
 def add_arguments(p):
-    p.add_argument("files", nargs="+", metavar="[MODEL.esnn] DATA.npz",
+    p.add_argument("files", nargs="*", metavar="[MODEL.esnn] DATA.npz",
                    help="host: MODEL.esnn DATA.npz; with --port: DATA.npz (the board's "
                         "active model is fine-tuned; a MODEL given is checked against it)")
     p.add_argument("-o", "--output", default=None,
                    help="write the fine-tuned model here (required without --port; with "
                         "--port the new model is read back from the board)")
     t = p.add_argument_group("training")
-    t.add_argument("--epochs", "-e", type=int, default=5, help="passes over DATA (default 5)")
-    t.add_argument("--lr", type=float, default=None,
+    t.add_argument("--epochs", "-e", type=numbers.positive_int, default=5, help="passes over DATA (default 5)")
+    t.add_argument("--lr", type=numbers.float_range(0), default=None,
                    help="learning rate in normalised units (default: "
                         + ", ".join(f"{k} {v}" for k, v in DEFAULT_LR.items()) + ")")
     t.add_argument("--trainable", choices=sorted(TRAINABLE), default="head",
@@ -46,20 +49,24 @@ def add_arguments(p):
     t.add_argument("--mode", choices=sorted(TRAIN_MODES), default="reversible",
                    help="reversible (activation memory flat in depth and T, the default) or "
                         "stored (ordinary backprop, the memory baseline)")
-    t.add_argument("--batch", "-b", type=int, default=1, help="samples per update (default 1)")
-    t.add_argument("--momentum", type=float, default=0.9, help="SGD momentum (default 0.9)")
-    t.add_argument("--steps", "-T", type=int, default=None,
+    t.add_argument("--batch", "-b", type=numbers.int_range(1, 65535), default=1, help="samples per update (default 1)")
+    t.add_argument("--momentum", type=numbers.float_range(0, 1, hi_open=True), default=0.9, help="SGD momentum (default 0.9)")
+    t.add_argument("--steps", "-T", type=numbers.steps, default=None,
                    help="time steps T (default: the model's)")
     t.add_argument("--surrogate", choices=sorted(SURROGATES), default="sigmoid",
                    help="surrogate spike derivative (default sigmoid)")
-    t.add_argument("--slope", type=float, default=None,
+    t.add_argument("--slope", type=numbers.float_range(0, lo_open=True), default=None,
                    help="surrogate shape (default: sigmoid 4, atan 2)")
-    t.add_argument("--seed", type=int, default=0, help="shuffling seed (default 0)")
+    t.add_argument("--seed", type=numbers.count, default=0, help="shuffling seed (default 0)")
     t.add_argument("--no-shuffle", action="store_true", help="train in the file's order")
     p.add_argument("--eval", default=None, metavar="EVAL.npz",
                    help="report accuracy before and after on these labelled samples (host runtime)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (board runs)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--abort", action="store_true",
+                   help="with --port and no files: end the fine-tuning session open on the "
+                        "board, whichever host began it (one a crashed or killed host left "
+                        "behind); nothing is written, the active model stays")
     add_port_arguments(p, required_default=None)
 
 
@@ -69,7 +76,7 @@ def load_labelled(path: str):
     if isinstance(data, np.ndarray):
         raise EdgesnnError(f"{path} is a single array; fine-tuning needs labels: save "
                            "np.savez(path, X=samples, y=labels) (or Xq=uint8 codes)")
-    keys = set(data.files)
+    keys = set(data)
     xs = [k for k in ("X", "x") if k in keys]
     qs = [k for k in ("Xq", "xq") if k in keys]
     ys = [k for k in ("y", "Y") if k in keys]
@@ -81,22 +88,20 @@ def load_labelled(path: str):
     if xs and qs:
         raise EdgesnnError(f"{path} has both {xs[0]} and {qs[0]}; keep one (X: float samples "
                            "quantised with the model's input scale, Xq: uint8 codes)")
-    y = data[ys[0]]
     if qs:
         x = data[qs[0]]
         if x.dtype != np.uint8:
             raise EdgesnnError(f"{qs[0]} in {path} must be uint8 input codes, got {x.dtype}")
-        return x, y, True
-    x = data[xs[0]]
-    if x.dtype.kind not in "fiu":
-        raise EdgesnnError(f"{xs[0]} in {path} must be numbers, got dtype {x.dtype}")
-    return x, y, False
+    else:
+        x = data[xs[0]]
+    x = check_samples(x, (qs or xs)[0], path)
+    return x, check_labels(data[ys[0]], len(x), ys[0], path), bool(qs)
 
 
 def _check(model, x, y, quantized: bool, path: str):
     """The host's own checks, before any training or board traffic."""
     try:
-        q = model._batch(x, quantized)
+        q = model.input_codes(x, quantized)
         labels_array(y, q.shape[0], int(np.prod(model.output_shape)))
     except (ValueError, EdgesnnError) as exc:
         raise EdgesnnError(f"{path}: {exc}") from None
@@ -104,15 +109,20 @@ def _check(model, x, y, quantized: bool, path: str):
 
 
 def _accuracy(blob: bytes, ev) -> float:
-    from ..runtime import Model
+    from ..runtime.model import Model
     x, y, quantized = ev
     m = Model(blob)
     return float(np.mean(m.predict(x, quantized=quantized) == np.asarray(y)))
 
 
 def run(args) -> int:
-    from ..runtime import load
+    from ..runtime.model import load
     files = list(args.files)
+    if args.abort:
+        return _abort(args, files)
+    if not files:
+        raise EdgesnnError("give MODEL.esnn DATA.npz (host runtime), --port URL DATA.npz "
+                           "(on a board), or --port URL --abort (end a board's session)")
     on_board = args.port is not None
     if on_board and len(files) not in (1, 2):
         raise EdgesnnError("with --port give DATA.npz (and optionally the board's MODEL.esnn)")
@@ -125,11 +135,12 @@ def run(args) -> int:
     model_path = files[0] if len(files) == 2 else None
     x, y, quantized = load_labelled(data_path)
     ev = load_labelled(args.eval) if args.eval else None
-    kw = dict(epochs=args.epochs, lr=args.lr, trainable=args.trainable, mode=args.mode,
-              batch=args.batch, momentum=args.momentum, steps=args.steps,
-              surrogate=args.surrogate, slope=args.slope, shuffle=not args.no_shuffle,
-              seed=args.seed, quantized=quantized)
-    lr = args.lr if args.lr is not None else DEFAULT_LR[args.trainable]
+    opts = TrainOptions(mode=args.mode, trainable=args.trainable, lr=args.lr,
+                        momentum=args.momentum, batch=args.batch, steps=args.steps,
+                        surrogate=args.surrogate, slope=args.slope)
+    kw = dict(options=opts, epochs=args.epochs, shuffle=not args.no_shuffle, seed=args.seed,
+              quantized=quantized)
+    lr = opts.rate
     emit = None if args.json else _printer(args.epochs)
 
     if on_board:
@@ -155,7 +166,7 @@ def run(args) -> int:
         res = model.finetune(x, y, progress=emit, **kw)  # model now holds the new weights
         blob = model.blob
     if args.output:
-        from ..runtime import Model
+        from ..runtime.model import Model
         Model(blob).save(args.output)  # validated, written atomically
     after = _accuracy(blob, ev) if ev else None
     crc = zlib.crc32(blob)
@@ -196,6 +207,31 @@ def run(args) -> int:
         print(f"wrote   {args.output}: {len(blob)} B, crc32 0x{crc:08x} (validated by the C loader)")
     if on_board:
         print(f"time    {res.seconds:.2f} s over the link")
+    return 0
+
+
+def _abort(args, files) -> int:
+    """`finetune --abort --port URL`: end the board's fine-tuning session."""
+    if args.port is None or files:
+        raise EdgesnnError("--abort takes --port URL and no files: it ends the fine-tuning "
+                           "session open on that board")
+    with open_board(args) as board:
+        ended = board.finetune_abort()
+        info = board.info()
+    act = info["active"]
+    runs = ("no valid model" if act is None else
+            f"slot {info['active_slot']}, generation {act['generation']}")
+    if args.json:
+        emit_json({"port": args.port, "board": info["name"], "ended": ended is not None,
+                   "idle": ended and ended["idle"], "active_slot": info["active_slot"]})
+        return 0
+    if ended is None:
+        print(f"no fine-tuning session was open on {info['name']} at {args.port}; nothing "
+              f"to end (it runs {runs})")
+    else:
+        idle = "" if ended["idle"] is None else f", idle {ended['idle']:.1f} s"
+        print(f"ended the fine-tuning session on {info['name']} at {args.port}{idle}; nothing "
+              f"was written, it runs {runs}")
     return 0
 
 

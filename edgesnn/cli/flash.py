@@ -4,7 +4,9 @@ from __future__ import annotations
 import os
 import sys
 
-from ._board import add_port_arguments, open_board
+from . import numbers
+from ..serial.state import failed_slots
+from .board_args import add_port_arguments, open_board
 from .output import emit_json
 
 NAME = "flash"
@@ -18,7 +20,8 @@ An interrupted flash resumes where the board left off when run again."""
 def add_arguments(p):
     p.add_argument("model", help="the .esnn model file")
     add_port_arguments(p)
-    p.add_argument("--chunk", type=int, default=1020, help="bytes per chunk (default 1020)")
+    p.add_argument("--chunk", type=numbers.int_range(1, 1020), default=1020,
+                   help="bytes per chunk, 1..1020 (default 1020)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
@@ -26,6 +29,8 @@ def add_arguments(p):
 def run(args) -> int:
     with open_board(args) as board:
         info = board.info()
+        for line in failed_slots(info):  # the user may be on a stale model: say so first
+            print(f"edgesnn flash: note: {line}", file=sys.stderr)
         show = not (args.no_progress or args.json) and sys.stderr.isatty()
         res = board.flash(args.model, progress=show, chunk=args.chunk)
     if args.json:

@@ -6,8 +6,9 @@ import time
 import numpy as np
 
 from ..errors import EdgesnnError
-from ..runtime import load
-from ._board import add_port_arguments, open_board
+from ..runtime.model import load
+from . import numbers
+from .board_args import add_port_arguments, open_board
 from .data import load_xy
 from .output import emit_json
 
@@ -26,7 +27,7 @@ def add_arguments(p):
                    help="the .esnn model file (optional with --port: the board's model)")
     p.add_argument("--input", "-i", required=True, help="X.npy, DATA.npz (x, y) or `digits`")
     p.add_argument("--mode", choices=["onestep", "tstep"], default="onestep")
-    p.add_argument("--steps", "-T", type=int, default=None, help="time steps T (default: the model's)")
+    p.add_argument("--steps", "-T", type=numbers.steps, default=None, help="time steps T (default: the model's)")
     p.add_argument("--quantized", action="store_true",
                    help="the input is already uint8 codes (skip input quantisation)")
     p.add_argument("--json", action="store_true", help="machine-readable output")

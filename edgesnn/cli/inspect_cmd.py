@@ -1,9 +1,9 @@
 """`edgesnn inspect`: what is inside an .esnn blob, and what it needs to run."""
 from __future__ import annotations
 
-from ..blob import read_blob
-from ..intmodel import LF_TARGET_HI, OP_COUPLE, mode_support
-from ..runtime import load
+from ..format.blob import read_blob
+from ..format.intmodel import LF_TARGET_HI, OP_COUPLE, mode_support
+from ..runtime.model import load
 from .output import emit_json, table
 
 NAME = "inspect"
@@ -33,7 +33,8 @@ def _couple_target(layer):
 def _finetune_arena(model) -> dict:
     """Exact fine-tuning arena per trainable subset (reversible mode, default T), or why
     the model cannot be fine-tuned."""
-    from ..finetune import TRAINABLE, TrainError
+    from ..runtime.finetune import TrainError
+    from ..runtime.options import TRAINABLE
     try:
         return {t: model.finetune_memory(trainable=t, mode="reversible") for t in TRAINABLE}
     except TrainError as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 
 from ..errors import EdgesnnError
+from . import numbers
 from .data import DIGITS, load_xy
 from .output import emit_json
 
@@ -23,14 +24,14 @@ def add_arguments(p):
     p.add_argument("-o", "--output", required=True, help="the .esnn file to write")
     p.add_argument("--calib", required=True,
                    help="calibration data: DATA.npz (x, optional y) or `digits`")
-    p.add_argument("--steps", "-T", type=int, default=16, help="time steps T stored as default (1..63)")
-    p.add_argument("--percentile", type=float, default=99.9,
+    p.add_argument("--steps", "-T", type=numbers.steps, default=16, help="time steps T stored as default (1..63)")
+    p.add_argument("--percentile", type=numbers.float_range(0, 100, lo_open=True), default=99.9,
                    help="activation percentile used as IF threshold for plain ReLU (default 99.9)")
     p.add_argument("--name", default=None, help="model name stored in the metadata")
     p.add_argument("--reset", choices=("auto", "subtract", "zero"), default="auto",
                    help="NIR only: reset of IF/LIF neurons (NIR cannot express subtraction; "
                    "auto guesses snnTorch-style subtract-one-step-late and says so)")
-    p.add_argument("--dt", type=float, default=None,
+    p.add_argument("--dt", type=numbers.float_range(0, lo_open=True), default=None,
                    help="NIR only: the exporter's time step (default: Norse's 1e-3 for a graph that looks "
                    "like a Norse export, i.e. r = 1 and tau < 1e-3 everywhere, else snnTorch's 1e-4)")
     p.add_argument("--sequence", action="store_true",
@@ -40,7 +41,7 @@ def add_arguments(p):
 
 def is_nir(path: str) -> bool:
     """NIR graphs are HDF5 files: the HDF5 magic (or, for an unreadable file, the extension)."""
-    from ..nir_import import HDF5_MAGIC
+    from ..compile.nir_import import HDF5_MAGIC
     try:
         with open(path, "rb") as f:
             return f.read(8) == HDF5_MAGIC or path.lower().endswith((".nir", ".h5", ".hdf5"))
@@ -49,8 +50,8 @@ def is_nir(path: str) -> bool:
 
 
 def run(args) -> int:
-    from ..pack import pack_onnx
-    from ..runtime import Model
+    from ..compile.pack import pack_onnx
+    from ..runtime.model import Model
 
     if not 1 <= args.steps <= 63:
         raise EdgesnnError(f"--steps must be 1..63, got {args.steps}")
@@ -60,7 +61,7 @@ def run(args) -> int:
     eval_x, eval_y = (load_xy(DIGITS, split="test") if args.calib == DIGITS
                       else (calib_x, calib_y))
     if is_nir(args.model):
-        from ..pack import pack_nir
+        from ..compile.pack import pack_nir
         blob, report = pack_nir(args.model, calib_x, calib_y, steps=args.steps, name=args.name,
                                 reset=args.reset, dt=args.dt, sequence=args.sequence,
                                 eval_x=eval_x, eval_y=eval_y)
@@ -76,8 +77,8 @@ def run(args) -> int:
                    "arena_bytes_tstep": report.tstep_arena_bytes,
                    "steps": report.steps, "float_accuracy": report.float_accuracy,
                    "quant_accuracy": report.quant_accuracy, "layers": report.layers,
-                   "agreement": getattr(report, "agreement", None),
-                   "leak_effect": getattr(report, "leak_effect", None),
+                   "agreement": report.agreement,
+                   "leak_effect": report.leak_effect,
                    "warnings": report.warnings})
         return 0
     print(report.to_text())

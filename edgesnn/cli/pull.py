@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import zlib
 
-from ..runtime import Model
-from ._board import add_port_arguments, open_board
+from ..runtime.model import Model
+from .board_args import add_port_arguments, open_board
 from .output import emit_json
 
 NAME = "pull"

@@ -1,8 +1,9 @@
 """`edgesnn validate`: the board and the host runtime, bit for bit on the same samples."""
 from __future__ import annotations
 
-from ..runtime import load
-from ._board import add_port_arguments, open_board
+from ..runtime.model import load
+from . import numbers
+from .board_args import add_port_arguments, open_board
 from .data import load_xy
 from .output import emit_json
 
@@ -20,9 +21,9 @@ def add_arguments(p):
     add_port_arguments(p)
     p.add_argument("--input", "-i", default="digits",
                    help="X.npy, DATA.npz (x, y) or `digits` (default: the held-out digits)")
-    p.add_argument("-n", type=int, default=200, help="number of samples (default 200)")
+    p.add_argument("-n", type=numbers.positive_int, default=200, help="number of samples (default 200)")
     p.add_argument("--mode", choices=["onestep", "tstep"], default="onestep")
-    p.add_argument("--steps", "-T", type=int, default=None, help="time steps T (default: the model's)")
+    p.add_argument("--steps", "-T", type=numbers.steps, default=None, help="time steps T (default: the model's)")
     p.add_argument("--quantized", action="store_true", help="the input is already uint8 codes")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 

@@ -9,11 +9,26 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import BoardError, EdgesnnError, LinkTimeout, ShapeError
-from . import proto
+from ..errors import STATUS_NAMES, BoardError, EdgesnnError, LinkTimeout, ShapeError
+from ..runtime.model import Model, load
+from ..runtime.options import TrainOptions
+from . import proto, state
+from .finetune import MAX_SATURATED, BoardFinetuneResult, run_finetune
 from .link import Link
+from .proto import unpack_answer
 
 _SLOT = struct.Struct("<BBHIII")  # valid, reserved, reserved, generation, length, crc32
+# The largest image the host reads back or accepts from a board, whatever its HELLO
+# claims (docs/serial.md, "Bounds"): far above any MCU slot, small enough for memory.
+MAX_IMAGE_BYTES = 64 * 1024 * 1024
+# Exchanges without progress a chunked transfer (upload, read-back) tolerates on top of
+# the retries: the chunk is halved after each, from 1020 down to 16 bytes in 7 steps.
+_EXTRA_CHUNK_ATTEMPTS = 7
+_MAX_COMMITS = 3  # UPLOAD_COMMIT answered INCOMPLETE: resend the missing bytes this often
+
+
+_COMMIT_ANSWER = struct.Struct("<BBHI")  # UPLOAD_COMMIT: slot, -, -, generation
+_INFER_HEAD = struct.Struct("<BBHII")    # INFER: dtype, -, numel, argmax, ticks
 
 
 @dataclass
@@ -55,9 +70,11 @@ def parse_hello(p: bytes) -> dict:
         struct.unpack_from("<HHHHIIIBBBB", p)
     slots = []
     for i in range(2):
-        valid, _, _, gen, length, crc = _SLOT.unpack_from(p, 24 + 16 * i)
+        valid, code, status, gen, length, crc = _SLOT.unpack_from(p, 24 + 16 * i)
+        check, problem = state.slot_check(valid, code, struct.unpack("<h", struct.pack(
+            "<H", status))[0], length, slot_bytes)
         slots.append({"slot": i, "valid": bool(valid), "generation": gen, "length": length,
-                      "crc32": crc})
+                      "crc32": crc, "check": check, "problem": problem})
     off = 56
     n = p[off]
     name = p[off + 1:off + 1 + n].decode("utf-8", "replace")
@@ -66,6 +83,7 @@ def parse_hello(p: bytes) -> dict:
     if off < len(p):
         n = p[off]
         runtime = p[off + 1:off + 1 + n].decode("utf-8", "replace")
+        off += 1 + n
     active_slot = None if active == proto.NO_ACTIVE_SLOT else int(active)
     return {
         "protocol_version": version, "blob_version": f"{major}.{minor}",
@@ -75,13 +93,14 @@ def parse_hello(p: bytes) -> dict:
         "session": proto.SESSIONS.get(session, f"kind {session}"),
         "finetune": bool(feat & proto.FEATURE_FINETUNE),
         "finetune_verify": bool(feat & proto.FEATURE_VERIFY),
+        "session_tokens": bool(feat & proto.FEATURE_OWNER),
+        **state.idle_fields(p, off),
         "active": slots[active_slot] if active_slot in (0, 1) else None,
         "name": name, "runtime_version": runtime,
     }
 
 
 def _as_blob(model_or_blob) -> bytes:
-    from ..runtime import Model
     if isinstance(model_or_blob, Model):
         return model_or_blob.blob
     if isinstance(model_or_blob, (bytes, bytearray, memoryview)):
@@ -94,8 +113,8 @@ def _as_blob(model_or_blob) -> bytes:
         raise EdgesnnError(f"cannot read model {path}: {exc.strerror}") from exc
 
 
-def _as_model(model):
-    from ..runtime import Model, load
+def as_model(model) -> Model:
+    """`model` as a validated local Model: a Model, blob bytes or a path."""
     return model if isinstance(model, Model) else load(
         bytes(model) if isinstance(model, (bytes, bytearray, memoryview)) else str(model))
 
@@ -162,6 +181,7 @@ class Board:
         window = _Window(chunk)
         failures = 0
         sessions = 1
+        commits = 0
         sent = 0
         if progress:
             progress(nxt, size)
@@ -174,7 +194,7 @@ class Board:
                 except LinkTimeout:
                     failures += 1
                     window.failed()
-                    if failures > self.link.retries + 7:
+                    if failures > self.link.retries + _EXTRA_CHUNK_ATTEMPTS:
                         raise self._upload_timeout(nxt, size) from None
                     continue
                 except BoardError as exc:
@@ -183,21 +203,36 @@ class Board:
                         nxt = self._begin(size, crc)
                         continue
                     raise
-                failures = 0
-                window.ok()
-                sent += len(data)
                 new = self._u32(p, "UPLOAD_CHUNK")
                 if new > size:
                     raise EdgesnnError(f"the board reports next_offset {new} beyond the "
                                        f"image size {size}; abort with RESET and retry")
+                sent += len(data)
+                if new <= nxt:
+                    # no progress (a board that forgets or lies): bounded like silence
+                    failures += 1
+                    window.failed()
+                    if failures > self.link.retries + _EXTRA_CHUNK_ATTEMPTS:
+                        raise EdgesnnError(
+                            f"the board on {self.url} does not take the image: it answers "
+                            f"next_offset {new} to bytes at {nxt} (of {size}) again and again; "
+                            "RESET it and flash again")
+                else:
+                    failures = 0
+                    window.ok()
                 nxt = new
                 if progress:
                     progress(nxt, size)
             try:
                 p = self.link.request(proto.UPLOAD_COMMIT)
             except BoardError as exc:
-                if exc.name == "INCOMPLETE" and len(exc.payload) >= 4:
+                if exc.name == "INCOMPLETE" and len(exc.payload) >= 4 and commits < _MAX_COMMITS:
+                    commits += 1
                     nxt = self._u32(exc.payload, "UPLOAD_COMMIT")
+                    if nxt >= size:
+                        raise EdgesnnError(
+                            f"the board says the upload is incomplete at byte {nxt} of {size}"
+                            "; RESET it and flash again") from None
                     continue
                 if exc.name == "NO_SESSION" and sessions < 3:
                     sessions += 1
@@ -205,7 +240,7 @@ class Board:
                     continue
                 raise self._commit_error(exc) from None
             break
-        slot, _, _, generation = struct.unpack_from("<BBHI", p)
+        slot, _, _, generation = unpack_answer(_COMMIT_ANSWER, p, "UPLOAD_COMMIT")
         return {"slot": slot, "generation": generation, "bytes": size, "crc32": crc,
                 "resumed_from": resumed_from, "sent_bytes": sent,
                 "seconds": time.perf_counter() - t0}
@@ -221,8 +256,12 @@ class Board:
         `(done, total)` as in `upload`; False shows nothing.
         """
         blob = _as_blob(blob_or_path)
-        model = _as_model(blob)  # validated by the C core before any byte is sent
-        info = self.info()
+        model = as_model(blob)  # validated by the C core before any byte is sent
+        info = self.info()  # (its HELLO has ended a stale fine-tuning session)
+        if info["session"] == "finetune":  # another host's, and alive: refuse, once, here
+            raise BoardError(proto.BUSY, "BUSY", f"cannot flash {info['name']} now: " +
+                             state.finetune_session_text(info["session_idle"],
+                                                         info["session_idle_limit"]), b"\x02")
         if len(blob) > info["slot_bytes"]:
             raise EdgesnnError(f"the model is {len(blob)} bytes; a slot on {info['name']} "
                                f"holds {info['slot_bytes']}: use a smaller model")
@@ -270,20 +309,33 @@ class Board:
         desc = info["slots"][slot]
         if not desc["valid"]:
             raise EdgesnnError(f"slot {slot} of {info['name']} holds no valid model")
+        length = desc["length"]
+        # the loop below is bounded by sizes known before it starts, never by answers
+        limit = min(info["slot_bytes"], MAX_IMAGE_BYTES)
+        if not 0 < length <= limit:
+            raise EdgesnnError(
+                f"slot {slot} of {info['name']} claims an image of {length} bytes; a slot "
+                f"holds {info['slot_bytes']} and the host reads at most {MAX_IMAGE_BYTES}: "
+                "the board's HELLO is inconsistent (is it running edgesnn firmware?)")
         out = bytearray()
         window = _Window(proto.MAX_PAYLOAD)
         failures = 0
-        while len(out) < desc["length"]:
-            n = min(window.size, desc["length"] - len(out))
+        while len(out) < length:
+            n = min(window.size, length - len(out))
             try:
-                out += self.link.request(proto.READ_SLOT,
+                part = self.link.request(proto.READ_SLOT,
                                          struct.pack("<BBHI", slot, 0, n, len(out)), retries=0)
             except LinkTimeout:
                 failures += 1
                 window.failed()
-                if failures > self.link.retries + 7:
+                if failures > self.link.retries + _EXTRA_CHUNK_ATTEMPTS:
                     raise
                 continue
+            if len(part) != n:
+                raise EdgesnnError(f"the board answered READ_SLOT for {n} bytes at offset "
+                                   f"{len(out)} of slot {slot} with {len(part)} bytes; is it "
+                                   "running edgesnn firmware?")
+            out += part
             failures = 0
             window.ok()
         blob = bytes(out)
@@ -303,8 +355,19 @@ class Board:
         m = self._model
         if m is not None and len(m.blob) == act["length"] and zlib.crc32(m.blob) == act["crc32"]:
             return m
-        self._model = _as_model(self.pull())
+        self._model = as_model(self.pull())
         return self._model
+
+    def local_model(self, model=None) -> Model:
+        """The local copy of the board's active model, used to quantise inputs and
+        configure fine-tuning: `model` (a Model, blob or path), checked to be the one the
+        board runs, or else the board's own, read back once (`active_model`)."""
+        if model is None:
+            return self.active_model()
+        model = as_model(model)
+        self._check_same(model)
+        self._model = model
+        return model
 
     def _check_same(self, model) -> None:
         info = self.info() if self._info is None else self._info
@@ -325,16 +388,11 @@ class Board:
         `model` (a local copy of the same model) or read back from the board once.
         """
         self.info()  # the active slot may have changed since the last call
-        if model is not None:
-            model = _as_model(model)
-            self._check_same(model)
-            self._model = model
-        else:
-            model = self.active_model()
+        model = self.local_model(model)
         if mode not in proto.INFER_MODES:
             raise ValueError(f"mode must be one of {sorted(proto.INFER_MODES)}, got {mode!r}")
-        t = model._steps(steps)
-        q = model._batch(x, quantized)
+        t = model.check_steps(steps)
+        q = model.input_codes(x, quantized)
         if q.shape[1] > proto.MAX_INPUT:
             raise ShapeError(f"the input has {q.shape[1]} bytes; one INFER frame carries at "
                              f"most {proto.MAX_INPUT}")
@@ -350,36 +408,41 @@ class Board:
                 p = self.link.request(proto.INFER, head + q[i].tobytes())
             except BoardError as exc:
                 raise self._runtime_error(exc) from None
-            dtype, _, cnt, am, tk = struct.unpack_from("<BBHII", p)
+            dtype, _, cnt, am, tk = unpack_answer(_INFER_HEAD, p, "INFER")
             if cnt != numel:
                 raise EdgesnnError(f"the board returned {cnt} outputs, the model has {numel}")
-            raw = p[12:]
-            if dtype == proto.DTYPE_U8:
-                vals = np.frombuffer(raw, dtype=np.uint8, count=cnt)
-            elif dtype == proto.DTYPE_I32:
-                vals = np.frombuffer(raw, dtype="<i4", count=cnt)
-            else:
+            raw = p[_INFER_HEAD.size:]
+            width = {proto.DTYPE_U8: 1, proto.DTYPE_I32: 4}.get(dtype)
+            if width is None:
                 raise EdgesnnError(f"the board returned outputs of unknown dtype {dtype}")
+            if len(raw) != cnt * width or am >= cnt:
+                raise EdgesnnError(f"the board's INFER answer carries {len(raw)} bytes of "
+                                   f"outputs and argmax {am}; {cnt} outputs of {width} bytes "
+                                   "expected: is it running edgesnn firmware?")
+            vals = np.frombuffer(raw, dtype=np.uint8 if width == 1 else "<i4", count=cnt)
             outs[i], argmax[i], ticks[i] = vals, am, tk
         return Inference(outputs=outs.reshape((n,) + model.output_shape), argmax=argmax,
                          ticks=ticks, seconds=time.perf_counter() - t0)
 
     # ---- fine-tuning -------------------------------------------------------------
-    def finetune(self, X, y, epochs: int = 5, lr: float | None = None, trainable: str = "head",
-                 mode: str = "reversible", batch: int = 1, momentum: float = 0.9,
-                 steps: int | None = None, surrogate: str = "sigmoid",
-                 slope: float | None = None, shuffle: bool = True, seed: int = 0,
-                 progress=None, quantized: bool = False, verify: bool = False, model=None,
-                 bar: bool = False, sample_timeout: float | None = None):
+    def finetune(self, X, y, epochs: int = 5, lr: float | None = None,
+                 trainable: str | None = None, mode: str | None = None, *,
+                 options: TrainOptions | None = None, shuffle: bool = True, seed: int = 0,
+                 progress=None, quantized: bool = False, model=None, bar: bool = False,
+                 sample_timeout: float | None = None,
+                 max_saturated: float | None = MAX_SATURATED,
+                 **given) -> BoardFinetuneResult:
         """Fine-tune the board's active model on (X, y) on the board itself.
 
-        The options and their defaults are `Model.finetune`'s, and so are the sample order
-        (`edgesnn.finetune.schedule(n, epochs, shuffle, seed)`) and the configuration, so
-        the new model is bit for bit the one `Model.finetune` computes on the host. The
-        board trains in its own arena (FINETUNE_BEGIN answers ARENA_TOO_SMALL with the
-        need when it does not fit), writes the result to its inactive slot and activates
-        it only when it is completely written and verified; an interruption (cable,
-        reset, power, Ctrl-C) leaves the previous model active.
+        The training options are `Model.finetune`'s: `options` (a TrainOptions) with any
+        given as keywords on top (lr, trainable, mode, batch, momentum, steps, surrogate,
+        slope, verify). The sample order (`edgesnn.runtime.finetune.schedule(n, epochs,
+        shuffle, seed)`) and the configuration are the host's too, so the new model is
+        bit for bit the one `Model.finetune` computes on the host. The board trains in
+        its own arena (FINETUNE_BEGIN answers ARENA_TOO_SMALL with the need when it does
+        not fit), writes the result to its inactive slot and activates it only when it
+        is completely written and verified; an interruption (cable, reset, power,
+        Ctrl-C) leaves the previous model active.
 
         `progress`: a callable gets each epoch's row ({"epoch", "loss", "accuracy"}) as
         on the host; True (or `bar=True`) draws a tqdm bar of samples on stderr. `model`: a local copy of
@@ -389,24 +452,33 @@ class Board:
         `board_memory` (stack/arena high-water marks where the board measures them).
         `sample_timeout`: seconds to wait for each sample's answer before retransmitting
         (default: the link's timeout plus 2 s at first, then plus 3x the board's median
-        time per sample).
+        time per sample). `max_saturated`: stop (FINETUNE_ABORT, nothing written) when an
+        epoch clamps more than this fraction of its parameter updates, as on the host
+        (edgesnn.runtime.finetune.MAX_SATURATED; None disables the check).
         """
-        from .board_finetune import run
+        opts = TrainOptions.build(options, lr=lr, trainable=trainable, mode=mode, **given)
         self._info = None
-        return run(self, X, y, epochs=epochs, lr=lr, trainable=trainable, mode=mode,
-                   batch=batch, momentum=momentum, steps=steps, surrogate=surrogate,
-                   slope=slope, shuffle=shuffle, seed=seed, verify=verify, quantized=quantized,
-                   progress=progress, bar=bar, model=model, sample_timeout=sample_timeout)
+        return run_finetune(self, X, y, opts, epochs=epochs, shuffle=shuffle, seed=seed,
+                            quantized=quantized, progress=progress, bar=bar, model=model,
+                            sample_timeout=sample_timeout, max_saturated=max_saturated)
 
-    def finetune_abort(self) -> None:
-        """Close a fine-tuning session the board has open (nothing is written)."""
-        self.link.request(proto.FINETUNE_ABORT)
+    def finetune_abort(self) -> dict | None:
+        """End the fine-tuning session the board has open, whichever host began it (a
+        crashed one's, typically; nothing is written, the active model stays). Returns
+        {"idle": seconds since its host's last request} of the session ended, or None
+        when none was open (a HELLO ends a stale session by itself: None then too)."""
+        info = self.info()
+        self.link.request(proto.FINETUNE_ABORT)  # no token: any session
+        self._info = None
+        if info["session"] != "finetune":
+            return None
+        return {"idle": info["session_idle"]}
 
     def validate(self, model, x, steps: int | None = None, mode: str = "onestep",
                  quantized: bool = False, y=None) -> dict:
         """Run every sample on the board and on the host runtime; compare output totals
         bit for bit. The board must run `model` (flash it first)."""
-        model = _as_model(model)
+        model = as_model(model)
         board = self.infer(x, mode=mode, steps=steps, quantized=quantized, model=model)
         host = model.outputs(x, steps=steps, mode=mode, quantized=quantized)
         b = board.outputs.reshape(len(board.argmax), -1)
@@ -458,7 +530,6 @@ class Board:
                    "(bytes were corrupted on the way); the upload was dropped, run it again")
         elif exc.name == "INVALID_MODEL" and len(exc.payload) >= 12:
             st, exp, act = struct.unpack_from("<iII", exc.payload)
-            from ..errors import STATUS_NAMES
             msg = (f"the board rejected the image as a model: {STATUS_NAMES.get(st, st)} "
                    f"(expected {exp}, got {act}); the previous model stays active")
         else:
@@ -469,7 +540,6 @@ class Board:
     def _runtime_error(exc: BoardError) -> BoardError:
         if exc.name == "RUNTIME_ERROR" and len(exc.payload) >= 12:
             st, exp, act = struct.unpack_from("<iII", exc.payload)
-            from ..errors import STATUS_NAMES
             name = STATUS_NAMES.get(st, f"status {st}")
             hint = ""
             if name == "ESNN_ERR_ARENA_TOO_SMALL":

@@ -14,10 +14,12 @@ except ImportError:  # Windows: pyserial's in_waiting is all there is
     fcntl = None
     _FIONREAD = None
 
+from ..checks import count, positive_seconds
 from ..errors import BoardError, LinkTimeout, SerialLinkError
 from .frame import FrameReader, build_frame
-from .proto import (KIND_REQUEST, KIND_RESPONSE, MAX_ENCODED, STATUS_MEANINGS, command_name,
-                    status_name)
+from .proto import (BUSY, KIND_REQUEST, KIND_RESPONSE, MAX_ENCODED, NOT_OWNER, STATUS_MEANINGS,
+                    command_name, status_name)
+from .state import busy_text
 
 DEFAULT_TIMEOUT = 0.5
 DEFAULT_RETRIES = 10
@@ -40,8 +42,9 @@ class Link:
     def __init__(self, port, timeout: float = DEFAULT_TIMEOUT, retries: int = DEFAULT_RETRIES,
                  baudrate: int | None = None, name: str | None = None):
         self.port = port
-        self.timeout = float(timeout)
-        self.retries = int(retries)
+        # a NaN timeout never expires and a negative count never sends: refuse both
+        self.timeout = positive_seconds(timeout, "timeout")
+        self.retries = count(retries, "retries")
         self.baudrate = baudrate
         self.name = name or getattr(port, "port", None) or getattr(port, "name", None) or "the port"
         self.reader = FrameReader(KIND_RESPONSE)
@@ -68,8 +71,8 @@ class Link:
     def transact(self, cmd: int, payload: bytes = b"", timeout: float | None = None,
                  retries: int | None = None) -> tuple[int, bytes]:
         """Send one request and return (status, payload) of its response."""
-        timeout = self.timeout if timeout is None else float(timeout)
-        retries = self.retries if retries is None else int(retries)
+        timeout = self.timeout if timeout is None else positive_seconds(timeout, "timeout")
+        retries = self.retries if retries is None else count(retries, "retries")
         if not self._synced:
             self._write(b"\x00")
             self._synced = True
@@ -113,9 +116,11 @@ class Link:
         status, data = self.transact(cmd, payload, timeout=timeout, retries=retries)
         if status != 0:
             name = status_name(status)
+            meaning = STATUS_MEANINGS.get(status, 'unknown status')
+            if status in (BUSY, NOT_OWNER):  # who holds the board, and how to free it
+                meaning = busy_text(data)
             raise BoardError(status, name,
-                             f"the board refused {command_name(cmd)}: {name} "
-                             f"({STATUS_MEANINGS.get(status, 'unknown status')})", data)
+                             f"the board refused {command_name(cmd)}: {name} ({meaning})", data)
         return data
 
     # ---- internals ------------------------------------------------------------

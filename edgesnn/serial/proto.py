@@ -1,6 +1,10 @@
 """Constants of the serial protocol, version 1 (docs/protocol.md)."""
 from __future__ import annotations
 
+import struct
+
+from ..errors import EdgesnnError
+
 PROTOCOL_VERSION = 1
 
 KIND_REQUEST = 0xA5   # host to device
@@ -52,13 +56,14 @@ RUNTIME_ERROR = 10
 FLASH_ERROR = 11
 BUSY = 12
 ARENA_TOO_SMALL = 13
+NOT_OWNER = 14
 
 STATUS_NAMES = {
     OK: "OK", UNKNOWN_CMD: "UNKNOWN_CMD", BAD_LENGTH: "BAD_LENGTH", BAD_ARG: "BAD_ARG",
     NO_SESSION: "NO_SESSION", TOO_LARGE: "TOO_LARGE", INCOMPLETE: "INCOMPLETE",
     CRC_MISMATCH: "CRC_MISMATCH", INVALID_MODEL: "INVALID_MODEL", NO_MODEL: "NO_MODEL",
     RUNTIME_ERROR: "RUNTIME_ERROR", FLASH_ERROR: "FLASH_ERROR", BUSY: "BUSY",
-    ARENA_TOO_SMALL: "ARENA_TOO_SMALL",
+    ARENA_TOO_SMALL: "ARENA_TOO_SMALL", NOT_OWNER: "NOT_OWNER",
 }
 
 STATUS_MEANINGS = {
@@ -74,6 +79,7 @@ STATUS_MEANINGS = {
     FLASH_ERROR: "the board's flash driver reported a failure",
     BUSY: "another session (an upload or a fine-tuning run) is open on the board",
     ARENA_TOO_SMALL: "the board's arena is too small for this fine-tuning configuration",
+    NOT_OWNER: "the open fine-tuning session belongs to another host (another token)",
 }
 
 NO_ACTIVE_SLOT = 0xFF
@@ -86,7 +92,12 @@ STATS_FIELDS_V1 = 10  # the fields every version-1 board sends; later ones are a
 SESSIONS = {0: None, 1: "upload", 2: "finetune"}
 FEATURE_FINETUNE = 0x01
 FEATURE_VERIFY = 0x02  # FINETUNE_BEGIN accepts verify = 1 (not in the Cortex-M firmware)
+FEATURE_OWNER = 0x04   # FINETUNE_* carry the owner's token; stale sessions end (section 6)
 FT_FLAG_FLUSH = 0x01  # FINETUNE_SAMPLE: apply a partial mini-batch after this sample
+FT_FLAG_TOKEN = 0x02  # FINETUNE_SAMPLE: the owner's u32 token follows the 8-byte header
+# HELLO slot entry, byte 1: the result of the slot's boot check (section 5); a version-1
+# board without it sends 0 there, which then only means "valid" when the valid flag is set
+SLOT_CHECKS = {0: "valid", 1: "empty", 2: "erased", 3: "header", 4: "crc", 5: "model"}
 MAX_FT_INPUT = MAX_PAYLOAD - 8  # FINETUNE_SAMPLE: u32 index, u16 label, u8 flags, u8 0
 INFER_MODES = {"onestep": 0, "tstep": 1}
 DTYPE_U8, DTYPE_I32 = 1, 2
@@ -98,3 +109,13 @@ def command_name(cmd: int) -> str:
 
 def status_name(status: int) -> str:
     return STATUS_NAMES.get(status, f"status {status}")
+
+
+def unpack_answer(fmt: struct.Struct, p: bytes, what: str, exact: bool = False) -> tuple:
+    """The fields of a board's answer; EdgesnnError when it is too short (or, `exact`,
+    not exactly that long): a lying or foreign device must not end in struct.error."""
+    if len(p) < fmt.size or (exact and len(p) != fmt.size):
+        raise EdgesnnError(f"the board's {what} answer is {len(p)} bytes, expected "
+                           f"{'' if exact else 'at least '}{fmt.size}; is it running this "
+                           "edgesnn's firmware?")
+    return fmt.unpack_from(p)

@@ -1,5 +1,6 @@
 /*
- * edgesnn.h - the one public header of the edgesnn C runtime.
+ * edgesnn.h - the one public header of the edgesnn C runtime (its build options, with
+ * their defaults, are in esnn_config.h, which it includes).
  *
  * Portable C99, no malloc, no floating point on the inference path. The caller owns
  * every byte: the blob (read in place, e.g. from flash) and one arena for
@@ -17,6 +18,7 @@
 #define EDGESNN_H
 
 #include <stdint.h>
+#include "esnn_config.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -323,12 +325,27 @@ typedef struct {
      * out[0] stack bytes used at most, out[1] stack size, out[2] arena bytes touched. */
     void (*peaks)(void *ctx, uint32_t *out);
     void *peaks_ctx;
+    /* A millisecond clock (may be NULL: a fine-tuning session then never goes stale and
+     * only FINETUNE_ABORT or RESET ends it) and the idle time after which a session is
+     * stale (0: ESNN_SESSION_IDLE_MS); see docs/protocol.md section 6. */
+    uint32_t (*clock_ms)(void *ctx);
+    void *clock_ctx;
+    uint32_t session_idle_ms;
 } esnn_board;
+
+#define ESNN_SESSION_IDLE_MS 10000u  /* default idle limit of a fine-tuning session */
+
+/* Boot check result of a slot (HELLO's slot entry, docs/protocol.md section 5). */
+enum {
+    ESNN_SLOT_VALID = 0, ESNN_SLOT_EMPTY = 1, ESNN_SLOT_ERASED = 2, ESNN_SLOT_BAD_HEADER = 3,
+    ESNN_SLOT_BAD_CRC = 4, ESNN_SLOT_BAD_MODEL = 5
+};
 
 #define ESNN_DEVICE_COUNTERS 12u  /* STATS counters the device keeps (docs/protocol.md) */
 
 /* Caller-owned device state (static on an MCU; about 4.5 KB, 1.2 KB of it the
- * fine-tuning trainer). Fields are private. */
+ * fine-tuning trainer, which a build with ESNN_DEVICE_FINETUNE=0 leaves out: compile
+ * the code that allocates it with the runtime's options). Fields are private. */
 typedef struct {
     esnn_board board;
     esnn_model model;
@@ -349,7 +366,8 @@ typedef struct {
     uint32_t stats[ESNN_DEVICE_COUNTERS]; /* STATS counters, in protocol order */
     uint32_t warm;               /* ESNN_DEVICE_WARM after an init: a re-init (RESET)
                                     keeps the counters and increments boots */
-    uint8_t slot_ok[2];          /* slot passed the full boot check (section 5) */
+    uint8_t slot_check[2];       /* ESNN_SLOT_*: the slot's last boot check (section 5) */
+    int16_t slot_status[2];      /* its esnn_status (ESNN_OK when valid) */
     uint8_t arena_q_valid;       /* cached arena need of the last (mode, steps) */
     uint8_t arena_q_mode;
     uint32_t arena_q_steps, arena_q_bytes;
@@ -357,7 +375,12 @@ typedef struct {
     uint8_t ft_open;             /* a session is open: INFER and UPLOAD_BEGIN answer BUSY */
     uint8_t ft_base;             /* the active slot the session started from */
     int16_t ft_error;            /* esnn_status of a failure that ended the session's use */
-    esnn_trainer trainer;
+    uint32_t ft_token;           /* the owner's token (0: a version-1 BEGIN without one) */
+    uint32_t ft_last_ms;         /* board.clock_ms at the owner's last request */
+    uint32_t ft_expired;         /* sessions ended as stale since boot (for the board's log) */
+#if ESNN_DEVICE_FINETUNE
+    esnn_trainer trainer;        /* last, so builds with and without it share the rest */
+#endif
 } esnn_device;
 
 #define ESNN_DEVICE_WARM 0x57A2B007u

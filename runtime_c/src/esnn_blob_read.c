@@ -1,31 +1,6 @@
-/* esnn_blob_read.c - little-endian field readers over the blob.
- * Bytes are assembled one by one so a blob at any address, in flash or RAM, on a
- * big- or little-endian host, reads the same; no struct is ever overlaid on it. */
+/* esnn_blob_read.c - decode the blob's header, tensor and layer entries into plain
+ * structs (through esnn_le.h's readers; no struct is ever overlaid on the blob). */
 #include "esnn_internal.h"
-
-uint16_t esnn_rd_u16(const uint8_t *p)
-{
-    return (uint16_t)((uint32_t)p[0] | ((uint32_t)p[1] << 8));
-}
-
-uint32_t esnn_rd_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-           ((uint32_t)p[3] << 24);
-}
-
-/* Two's complement decode without the implementation-defined unsigned->signed cast. */
-int32_t esnn_rd_i32(const uint8_t *p)
-{
-    uint32_t u = esnn_rd_u32(p);
-    return u <= 0x7FFFFFFFu ? (int32_t)u : -(int32_t)(~u) - 1;
-}
-
-int16_t esnn_rd_i16(const uint8_t *p)
-{
-    uint32_t u = esnn_rd_u16(p);
-    return (int16_t)(u <= 0x7FFFu ? (int32_t)u : (int32_t)u - 65536);
-}
 
 /* esnn_hdr's fields are the header's fields from offset 4 on, in order (data_length at
  * 44 is followed by 8 reserved bytes, then meta_offset at 56): decoded in one loop, u16

@@ -1,6 +1,6 @@
 /* esnn_conv2d_patch.c - CONV2D as one dot product per output (im2col, one column at
  * a time), for layers whose outputs each see K = Cin*kh*kw >= 16 taps (any K in a build
- * without the plane kernel: ESNN_CONV_PLANE, esnn_internal.h).
+ * without the plane kernel: ESNN_CONV_PLANE, esnn_config.h).
  *
  * Why: deep layers run on small maps with many channels, so each output has many taps
  * but rows are short; tap-major accumulation then spends its time on per-tap

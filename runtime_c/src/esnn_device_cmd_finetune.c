@@ -9,6 +9,7 @@
 #define FT_CONFIG_BYTES 24u  /* the fields of esnn_train_config, little-endian */
 #define FT_SAMPLE_HDR 8u     /* u32 index, u16 label, u8 flags, u8 reserved */
 #define FT_FLAG_FLUSH 0x01u  /* apply a partial mini-batch after this sample */
+#define FT_FLAG_TOKEN 0x02u  /* the owner's u32 token follows the header */
 
 typedef char esnn_float_is_32_bits[sizeof(float) == 4u ? 1 : -1];
 /* COMMIT sends esnn_train_stats word by word: 11 u32 counters then 2 floats, no padding */
@@ -17,13 +18,15 @@ typedef char esnn_stats_are_13_words[sizeof(esnn_train_stats) == 52u ? 1 : -1];
 typedef char esnn_config_floats_are_words[offsetof(esnn_train_config, logit_scale) ==
                                           offsetof(esnn_train_config, lr) + 12u ? 1 : -1];
 
+#if ESNN_DEVICE_FINETUNE  /* without it esnn_device has no trainer (esnn_config.h) */
+
 /* RUNTIME_ERROR payload of a training failure: i32 status, u32 expected, u32 actual
  * (esnn_diag's numbers, as for INFER), then i32 layer (-1: none). */
 static int train_error(esnn_device *d, esnn_status s, const esnn_diag *diag, uint32_t *out_len)
 {
     uint8_t *p = esnn_resp_payload(d);
     *out_len = esnn_put_diag(d, (int32_t)s, diag->expected, diag->actual);
-    esnn_dput32(p + 12, (uint32_t)diag->layer);
+    esnn_wr_u32(p + 12, (uint32_t)diag->layer);
     *out_len += 4u;
     return ESNN_PS_RUNTIME_ERROR;
 }
@@ -45,6 +48,28 @@ void esnn_ft_close(esnn_device *d)
     memset(&d->trainer, 0, sizeof d->trainer);
 }
 
+/* Only the session's owner goes on (docs/protocol.md section 6): NO_SESSION without a
+ * session, NOT_OWNER (with BUSY's payload) for another token. The owner's request
+ * restarts the idle clock. */
+static int owner(esnn_device *d, uint32_t token, uint32_t *out_len)
+{
+    if (!d->ft_open)
+        return ESNN_PS_NO_SESSION;
+    if (token != d->ft_token) {
+        (void)esnn_busy(d, out_len);
+        return ESNN_PS_NOT_OWNER;
+    }
+    d->ft_last_ms = esnn_now_ms(d);
+    return ESNN_PS_OK;
+}
+
+/* The token of a COMMIT or ABORT: none (0, a version-1 host) or a u32. */
+static int token_of(const esnn_req *r, uint32_t *token)
+{
+    *token = r->len == 4u ? esnn_rd_u32(r->payload) : 0u;
+    return r->len == 0u || r->len == 4u;
+}
+
 int esnn_cmd_ft_begin(esnn_device *d, const esnn_req *r, uint32_t *out_len)
 {
     const uint8_t *q = r->payload;
@@ -55,20 +80,25 @@ int esnn_cmd_ft_begin(esnn_device *d, const esnn_req *r, uint32_t *out_len)
     esnn_hdr h;
     uint64_t pb, sb;
     esnn_status s;
-    if (r->len != FT_CONFIG_BYTES)
+    uint32_t token;
+    if (r->len != FT_CONFIG_BYTES && r->len != FT_CONFIG_BYTES + 4u)
         return ESNN_PS_BAD_LENGTH;
+    token = r->len > FT_CONFIG_BYTES ? esnn_rd_u32(q + FT_CONFIG_BYTES) : 0u;
     if (d->session_open)
         return esnn_busy(d, out_len);
     if (d->active == ESNN_NO_SLOT || !d->model.ready)
         return ESNN_PS_NO_MODEL;
-    esnn_ft_close(d);  /* a BEGIN always starts afresh */
+    /* another owner's session that is not stale stays; the owner's own starts afresh */
+    if (token != d->ft_token && esnn_ft_busy(d))
+        return esnn_busy(d, out_len);
+    esnn_ft_close(d);
     memset(&cfg, 0, sizeof cfg);
     cfg.mode = q[0];
     cfg.trainable = q[1];
     cfg.surrogate = q[2];
     cfg.verify = q[3];
-    cfg.steps = (uint16_t)esnn_dget16(q + 4);
-    cfg.batch = (uint16_t)esnn_dget16(q + 6);
+    cfg.steps = (uint16_t)esnn_rd_u16(q + 4);
+    cfg.batch = (uint16_t)esnn_rd_u16(q + 6);
     esnn_dget_words(&cfg.lr, q + 8, 4u);  /* lr, momentum, slope, logit_scale */
     /* what esnn_train_arena_bytes does, without its argument checks (all set here); the
      * layout goes to the (closed) trainer, which esnn_train_init starts afresh */
@@ -81,7 +111,7 @@ int esnn_cmd_ft_begin(esnn_device *d, const esnn_req *r, uint32_t *out_len)
     need.persistent_bytes = (uint32_t)pb;
     need.scratch_bytes = (uint32_t)sb;
     esnn_dput_words(p, &need, 3u);  /* arena_bytes, persistent_bytes, scratch_bytes */
-    esnn_dput32(p + 12, d->board.arena_bytes);
+    esnn_wr_u32(p + 12, d->board.arena_bytes);
     if (need.arena_bytes > d->board.arena_bytes) {
         *out_len = 16u;
         return ESNN_PS_ARENA_TOO_SMALL;
@@ -94,9 +124,11 @@ int esnn_cmd_ft_begin(esnn_device *d, const esnn_req *r, uint32_t *out_len)
     }
     d->ft_open = 1;
     d->ft_base = d->active;
-    esnn_dput16(p + 16, d->trainer.T);
-    esnn_dput16(p + 18, d->trainer.classes);
-    *out_len = 20u;
+    d->ft_token = token;
+    d->ft_last_ms = esnn_now_ms(d);
+    esnn_wr_u16(p + 16, d->trainer.T);
+    esnn_wr_u16(p + 18, d->trainer.classes);
+    *out_len = 20u;  /* unchanged from version 1: HELLO states the idle limit */
     return ESNN_PS_OK;
 }
 
@@ -121,30 +153,36 @@ int esnn_cmd_ft_sample(esnn_device *d, const esnn_req *r, uint32_t *out_len)
 {
     esnn_diag diag;
     esnn_status s;
-    uint32_t index, label, t0, t1;
+    uint32_t index, label, t0, t1, hdr;
     uint8_t flags;
+    int ps;
     if (r->len < FT_SAMPLE_HDR)
         return ESNN_PS_BAD_LENGTH;
     if (!d->ft_open)
         return ESNN_PS_NO_SESSION;
-    index = esnn_dget32(r->payload);
-    label = esnn_dget16(r->payload + 4);
+    index = esnn_rd_u32(r->payload);
+    label = esnn_rd_u16(r->payload + 4);
     flags = r->payload[6];
-    if ((flags & (uint8_t)~FT_FLAG_FLUSH) != 0u || r->payload[7] != 0u)
+    if ((flags & (uint8_t)~(FT_FLAG_FLUSH | FT_FLAG_TOKEN)) != 0u || r->payload[7] != 0u)
         return ESNN_PS_BAD_ARG;
+    hdr = (flags & FT_FLAG_TOKEN) ? FT_SAMPLE_HDR + 4u : FT_SAMPLE_HDR;
+    if (r->len < hdr)
+        return ESNN_PS_BAD_LENGTH;
+    ps = owner(d, hdr > FT_SAMPLE_HDR ? esnn_rd_u32(r->payload + FT_SAMPLE_HDR) : 0u, out_len);
+    if (ps != ESNN_PS_OK)
+        return ps;
     if (d->ft_error)
         return failed(d, out_len);
     if (index < d->trainer.stats.samples)  /* trained already: a late duplicate */
         return sample_answer(d, 0u, out_len);
     if (index > d->trainer.stats.samples) {  /* a gap: the host resumes from here */
-        esnn_dput32(esnn_resp_payload(d), d->trainer.stats.samples);
+        esnn_wr_u32(esnn_resp_payload(d), d->trainer.stats.samples);
         *out_len = 4u;
         return ESNN_PS_BAD_ARG;
     }
     memset(&diag, 0, sizeof diag);
     t0 = esnn_ticks(d);
-    s = esnn_train_sample(&d->trainer, r->payload + FT_SAMPLE_HDR, r->len - FT_SAMPLE_HDR, label,
-                          &diag);
+    s = esnn_train_sample(&d->trainer, r->payload + hdr, r->len - hdr, label, &diag);
     if (s == ESNN_OK && (flags & FT_FLAG_FLUSH))
         s = esnn_train_flush(&d->trainer, &diag);
     t1 = esnn_ticks(d);
@@ -164,13 +202,14 @@ int esnn_cmd_ft_commit(esnn_device *d, const esnn_req *r, uint32_t *out_len)
     esnn_diag diag;
     esnn_status s;
     const uint8_t *img;
-    uint32_t len, crc, slot, at;
+    uint32_t len, crc, slot, at, token;
     int ps;
     uint8_t *p = esnn_resp_payload(d);
-    if (r->len != 0u)
+    if (!token_of(r, &token))
         return ESNN_PS_BAD_LENGTH;
-    if (!d->ft_open)
-        return ESNN_PS_NO_SESSION;
+    ps = owner(d, token, out_len);
+    if (ps != ESNN_PS_OK)
+        return ps;
     if (d->ft_error)
         return failed(d, out_len);
     memset(&diag, 0, sizeof diag);
@@ -205,19 +244,28 @@ int esnn_cmd_ft_commit(esnn_device *d, const esnn_req *r, uint32_t *out_len)
         return ps;
     d->stats[ESNN_ST_FT_COMMITTED]++;
     esnn_ft_close(d);
-    esnn_dput32(p + 8, len);
-    esnn_dput32(p + 12, crc);
+    esnn_wr_u32(p + 8, len);
+    esnn_wr_u32(p + 12, crc);
     /* the stats in their struct order: 11 counters, loss_sum, last_loss */
     esnn_dput_words(p + 16, &st, 13u);
     *out_len = 68u;
     return ESNN_PS_OK;
 }
 
+/* ABORT without a token ends any session (`edgesnn finetune --abort`: the way to end
+ * one a vanished host left); with a token only the session of that owner. */
 int esnn_cmd_ft_abort(esnn_device *d, const esnn_req *r, uint32_t *out_len)
 {
+    uint32_t token;
     *out_len = 0;
-    if (r->len != 0u)
+    if (!token_of(r, &token))
         return ESNN_PS_BAD_LENGTH;
+    if (r->len && d->ft_open && token != d->ft_token) {
+        (void)esnn_busy(d, out_len);
+        return ESNN_PS_NOT_OWNER;
+    }
     esnn_ft_close(d);  /* nothing was written: the flash is as before BEGIN */
     return ESNN_PS_OK;
 }
+
+#endif /* ESNN_DEVICE_FINETUNE */

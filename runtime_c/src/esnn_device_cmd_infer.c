@@ -30,14 +30,14 @@ int esnn_cmd_infer(esnn_device *d, const esnn_req *r, uint32_t *out_len)
     uint8_t *p = esnn_resp_payload(d);
     if (r->len < 4u)
         return ESNN_PS_BAD_LENGTH;
-    if (d->ft_open)  /* the trainer owns the arena */
+    if (esnn_ft_busy(d))  /* the trainer owns the arena (a stale session is ended) */
         return esnn_busy(d, out_len);
     if (d->active == ESNN_NO_SLOT || !d->model.ready)
         return ESNN_PS_NO_MODEL;
     mode = r->payload[0];
     steps = r->payload[1];
-    if (mode > (uint8_t)ESNN_MODE_TSTEP)
-        return ESNN_PS_BAD_ARG;
+    if (mode > (uint8_t)ESNN_MODE_TSTEP || r->payload[2] || r->payload[3])
+        return ESNN_PS_BAD_ARG;  /* the reserved u16 must be 0, as in FINETUNE_SAMPLE */
     memset(&diag, 0, sizeof diag);
     t0 = esnn_ticks(d);
     s = esnn_invoke(&d->model, r->payload + 4, r->len - 4u, (esnn_mode)mode, steps, &diag);
@@ -62,9 +62,9 @@ int esnn_cmd_infer(esnn_device *d, const esnn_req *r, uint32_t *out_len)
     }
     p[0] = out.dtype;
     p[1] = 0;
-    esnn_dput16(p + 2, out.numel);
-    esnn_dput32(p + 4, argmax);
-    esnn_dput32(p + 8, t1 - t0);
+    esnn_wr_u16(p + 2, out.numel);
+    esnn_wr_u32(p + 4, argmax);
+    esnn_wr_u32(p + 8, t1 - t0);
     if (esize == 1u) {
         memcpy(p + ESNN_INFER_HDR, out.data, bytes);
     } else {  /* I32 totals sit in the arena in host order; the wire is little-endian */

@@ -23,14 +23,15 @@ int esnn_cmd_hello(esnn_device *d, const esnn_req *r, uint32_t *out_len)
     esnn_slot_hdr h;
     if (r->len != 0u)
         return ESNN_PS_BAD_LENGTH;
+    (void)esnn_ft_busy(d);  /* a HELLO ends a stale fine-tuning session */
     memset(p, 0, 56);
-    esnn_dput16(p, ESNN_PROTO_VERSION);
-    esnn_dput16(p + 2, ESNN_VERSION_MAJOR);
-    esnn_dput16(p + 4, ESNN_VERSION_MINOR);
-    esnn_dput16(p + 6, ESNN_PROTO_MAX_PAYLOAD);
-    esnn_dput32(p + 8, d->board.ram_bytes);
-    esnn_dput32(p + 12, d->board.arena_bytes);
-    esnn_dput32(p + 16, esnn_slot_bytes(d));
+    esnn_wr_u16(p, ESNN_PROTO_VERSION);
+    esnn_wr_u16(p + 2, ESNN_VERSION_MAJOR);
+    esnn_wr_u16(p + 4, ESNN_VERSION_MINOR);
+    esnn_wr_u16(p + 6, ESNN_PROTO_MAX_PAYLOAD);
+    esnn_wr_u32(p + 8, d->board.ram_bytes);
+    esnn_wr_u32(p + 12, d->board.arena_bytes);
+    esnn_wr_u32(p + 16, esnn_slot_bytes(d));
     p[20] = d->active;
     p[21] = d->board.tick_kind;
     p[22] = esnn_session_kind(d);
@@ -38,14 +39,17 @@ int esnn_cmd_hello(esnn_device *d, const esnn_req *r, uint32_t *out_len)
     for (s = 0; s < 2u; s++) {
         uint8_t *e = p + 24u + 16u * s;
         esnn_slot_read(d, s, &h);
-        e[0] = d->slot_ok[s];
+        e[0] = (uint8_t)(d->slot_check[s] == ESNN_SLOT_VALID);
+        e[1] = d->slot_check[s];  /* the boot check's result, and its esnn_status */
+        esnn_wr_u16(e + 2, (uint32_t)(uint16_t)d->slot_status[s]);
         if (h.intact)
             esnn_dput_words(e + 4, &h.generation, 3u);  /* generation, length, crc32 */
     }
     n = 56u;
     n += put_str(p + n, d->board.name, 32u);
     n += put_str(p + n, ESNN_RUNTIME_VERSION, 16u);
-    *out_len = n;
+    esnn_put_idle(d, p + n);  /* idle limit, idle time of the open session */
+    *out_len = n + 8u;
     return ESNN_PS_OK;
 }
 

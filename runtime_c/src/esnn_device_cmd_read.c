@@ -8,11 +8,11 @@ int esnn_cmd_read_slot(esnn_device *d, const esnn_req *r, uint32_t *out_len)
     if (r->len != 8u)
         return ESNN_PS_BAD_LENGTH;
     slot = r->payload[0];
-    n = esnn_dget16(r->payload + 2);
-    off = esnn_dget32(r->payload + 4);
+    n = esnn_rd_u16(r->payload + 2);
+    off = esnn_rd_u32(r->payload + 4);
     if (slot > 1u)
         return ESNN_PS_BAD_ARG;
-    if (!d->slot_ok[slot])
+    if (d->slot_check[slot] != ESNN_SLOT_VALID)
         return ESNN_PS_NO_MODEL;
     esnn_slot_read(d, slot, &h);
     if (n == 0u || n > ESNN_PROTO_MAX_PAYLOAD || off > h.length || n > h.length - off)

@@ -12,7 +12,7 @@ static void drop_session(esnn_device *d)
 
 static int put_next(esnn_device *d, uint32_t *out_len)
 {
-    esnn_dput32(esnn_resp_payload(d), d->session_next);
+    esnn_wr_u32(esnn_resp_payload(d), d->session_next);
     *out_len = 4u;
     return ESNN_PS_OK;
 }
@@ -22,10 +22,10 @@ int esnn_cmd_upload_begin(esnn_device *d, const esnn_req *r, uint32_t *out_len)
     uint32_t size, crc, slot;
     if (r->len != 8u)
         return ESNN_PS_BAD_LENGTH;
-    if (d->ft_open)  /* the fine-tuning result will need the inactive slot */
+    if (esnn_ft_busy(d))  /* the fine-tuning result will need the inactive slot */
         return esnn_busy(d, out_len);
-    size = esnn_dget32(r->payload);
-    crc = esnn_dget32(r->payload + 4);
+    size = esnn_rd_u32(r->payload);
+    crc = esnn_rd_u32(r->payload + 4);
     if (size == 0u || size > esnn_slot_bytes(d))
         return ESNN_PS_TOO_LARGE;
     if (d->session_open && d->session_size == size && d->session_crc == crc)
@@ -49,7 +49,7 @@ int esnn_cmd_upload_chunk(esnn_device *d, const esnn_req *r, uint32_t *out_len)
         return ESNN_PS_BAD_LENGTH;
     if (!d->session_open)
         return ESNN_PS_NO_SESSION;
-    off = esnn_dget32(r->payload);
+    off = esnn_rd_u32(r->payload);
     n = r->len - 4u;
     if (off > d->session_size || n > d->session_size - off)
         return ESNN_PS_BAD_ARG;
@@ -71,7 +71,7 @@ int esnn_cmd_upload_commit(esnn_device *d, const esnn_req *r, uint32_t *out_len)
     if (!d->session_open)
         return ESNN_PS_NO_SESSION;
     if (d->session_next < d->session_size) {
-        esnn_dput32(esnn_resp_payload(d), d->session_next);
+        esnn_wr_u32(esnn_resp_payload(d), d->session_next);
         *out_len = 4u;
         return ESNN_PS_INCOMPLETE;
     }

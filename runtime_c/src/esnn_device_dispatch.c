@@ -36,9 +36,9 @@ static esnn_handler find(uint8_t cmd)
 uint32_t esnn_put_diag(esnn_device *d, int32_t status, uint32_t expected, uint32_t actual)
 {
     uint8_t *p = esnn_resp_payload(d);
-    esnn_dput32(p, (uint32_t)status);
-    esnn_dput32(p + 4, expected);
-    esnn_dput32(p + 8, actual);
+    esnn_wr_u32(p, (uint32_t)status);
+    esnn_wr_u32(p + 4, expected);
+    esnn_wr_u32(p + 8, actual);
     return 12u;
 }
 
@@ -49,10 +49,43 @@ uint8_t esnn_session_kind(const esnn_device *d)
     return d->session_open ? ESNN_SESSION_UPLOAD : ESNN_SESSION_NONE;
 }
 
+static uint32_t idle_limit(const esnn_device *d)
+{
+    if (!d->board.clock_ms)
+        return 0u;
+    return d->board.session_idle_ms ? d->board.session_idle_ms : ESNN_SESSION_IDLE_MS;
+}
+
+void esnn_put_idle(const esnn_device *d, uint8_t *p)
+{
+    esnn_wr_u32(p, idle_limit(d));
+    esnn_wr_u32(p + 4, d->ft_open ? esnn_now_ms(d) - d->ft_last_ms : 0u);
+}
+
+#if ESNN_DEVICE_FINETUNE
+int esnn_ft_busy(esnn_device *d)
+{
+    uint32_t limit = idle_limit(d);
+    if (d->ft_open && limit && esnn_now_ms(d) - d->ft_last_ms >= limit) {
+        esnn_ft_close(d);  /* stale: the old model stays active, nothing was written */
+        d->ft_expired++;
+    }
+    return d->ft_open;
+}
+#endif
+
+/* BUSY: u8 the open session's kind; for fine-tuning also 3 zero bytes, u32 idle limit,
+ * u32 idle time (ms), so the host can say when it ends by itself. */
 int esnn_busy(esnn_device *d, uint32_t *out_len)
 {
-    esnn_resp_payload(d)[0] = esnn_session_kind(d);
+    uint8_t *p = esnn_resp_payload(d);
+    p[0] = esnn_session_kind(d);
     *out_len = 1u;
+    if (p[0] == ESNN_SESSION_FINETUNE) {
+        p[1] = p[2] = p[3] = 0;
+        esnn_put_idle(d, p + 4);
+        *out_len = 12u;
+    }
     return ESNN_PS_BUSY;
 }
 
@@ -67,10 +100,10 @@ void esnn_device_dispatch(esnn_device *d, const esnn_req *r)
         plen = 0;
     d->body[0] = ESNN_KIND_RESPONSE;
     d->body[1] = r->cmd;
-    esnn_dput16(d->body + 2, r->seq);
-    esnn_dput16(d->body + 4, (uint32_t)(uint16_t)(int16_t)status);
-    esnn_dput16(d->body + 6, plen);
-    esnn_dput32(d->body + 8 + plen, esnn_crc32(0, d->body, 8u + plen));
+    esnn_wr_u16(d->body + 2, r->seq);
+    esnn_wr_u16(d->body + 4, (uint32_t)(uint16_t)(int16_t)status);
+    esnn_wr_u16(d->body + 6, plen);
+    esnn_wr_u32(d->body + 8 + plen, esnn_crc32(0, d->body, 8u + plen));
     n = esnn_cobs_encode(d->body, 8u + plen + 4u, d->tx);
     d->tx[n++] = 0;
     d->tx_len = n;

@@ -7,14 +7,7 @@
 
 #include <stddef.h>
 #include <string.h>
-#include "esnn_internal.h"  /* the core's build options (ESNN_TRAIN_VERIFY) */
-
-/* Build option: -DESNN_DEVICE_FINETUNE=0 leaves the FINETUNE_* commands (and with them
- * the fine-tuning engine and soft-float support) out of a firmware; HELLO then clears
- * the feature bit and the commands answer UNKNOWN_CMD. */
-#ifndef ESNN_DEVICE_FINETUNE
-#define ESNN_DEVICE_FINETUNE 1
-#endif
+#include "esnn_internal.h"  /* and the build options (esnn_config.h) */
 
 #define ESNN_KIND_REQUEST 0xA5u
 #define ESNN_KIND_RESPONSE 0x5Au
@@ -35,7 +28,7 @@ enum {
     ESNN_PS_NO_SESSION = 4, ESNN_PS_TOO_LARGE = 5, ESNN_PS_INCOMPLETE = 6,
     ESNN_PS_CRC_MISMATCH = 7, ESNN_PS_INVALID_MODEL = 8, ESNN_PS_NO_MODEL = 9,
     ESNN_PS_RUNTIME_ERROR = 10, ESNN_PS_FLASH_ERROR = 11, ESNN_PS_BUSY = 12,
-    ESNN_PS_ARENA_TOO_SMALL = 13
+    ESNN_PS_ARENA_TOO_SMALL = 13, ESNN_PS_NOT_OWNER = 14
 };
 
 /* What is open, in HELLO (offset 22) and in a BUSY answer's payload. */
@@ -43,7 +36,8 @@ enum { ESNN_SESSION_NONE = 0, ESNN_SESSION_UPLOAD = 1, ESNN_SESSION_FINETUNE = 2
 /* HELLO offset 23: what this firmware can do beyond version 1's base commands. */
 #define ESNN_FEATURE_FINETUNE 0x01u
 #define ESNN_FEATURE_VERIFY 0x02u  /* FINETUNE_BEGIN accepts verify = 1 */
-#define ESNN_FEATURES (ESNN_DEVICE_FINETUNE ? ESNN_FEATURE_FINETUNE | \
+#define ESNN_FEATURE_OWNER 0x04u   /* FINETUNE_* carry the owner's token; the idle rule */
+#define ESNN_FEATURES (ESNN_DEVICE_FINETUNE ? ESNN_FEATURE_FINETUNE | ESNN_FEATURE_OWNER | \
                        (ESNN_TRAIN_VERIFY ? ESNN_FEATURE_VERIFY : 0u) : 0u)
 
 /* STATS counter indices (protocol order). */
@@ -69,34 +63,11 @@ typedef struct {
     uint8_t intact;  /* magic and header CRC good */
 } esnn_slot_hdr;
 
-/* ---- little-endian helpers ---- */
-static inline void esnn_dput16(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-static inline void esnn_dput32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-static inline uint32_t esnn_dget16(const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8);
-}
-static inline uint32_t esnn_dget32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-           ((uint32_t)p[3] << 24);
-}
-
 /* esnn_device_words.c: n 32-bit words to / from n little-endian u32 fields */
 void esnn_dput_words(uint8_t *p, const void *words, uint32_t n);
 void esnn_dget_words(void *words, const uint8_t *p, uint32_t n);
 
-/* ---- esnn_cobs_encode.c / esnn_cobs_decode.c ---- */
+/* ---- esnn_device_cobs_encode.c / esnn_device_cobs_decode.c ---- */
 /* Encode len bytes (no delimiter is appended); out must hold len + len/254 + 1
  * bytes. Returns the encoded length. */
 uint32_t esnn_cobs_encode(const uint8_t *in, uint32_t len, uint8_t *out);
@@ -109,7 +80,8 @@ uint32_t esnn_slot_bytes(const esnn_device *d);          /* image capacity of a 
 uint32_t esnn_slot_offset(const esnn_device *d, uint32_t slot); /* header offset */
 const uint8_t *esnn_slot_image(const esnn_device *d, uint32_t slot);
 void esnn_slot_read(const esnn_device *d, uint32_t slot, esnn_slot_hdr *h);
-/* Full boot check: intact header, image CRC, esnn_init with the board's arena.
+/* Full boot check: intact header, image CRC, esnn_init with the board's arena; the
+ * result is kept in d->slot_check[slot] / d->slot_status[slot] (HELLO reports it).
  * On success *m is bound to the image (m may be NULL). */
 esnn_status esnn_slot_check(esnn_device *d, uint32_t slot, esnn_model *m, esnn_diag *diag);
 /* Write the committed header (the commit point). 0 = ok. */
@@ -120,9 +92,12 @@ int esnn_slot_invalidate(esnn_device *d, uint32_t slot);
  * status, the payload written. */
 int esnn_slot_commit(esnn_device *d, uint32_t slot, uint32_t len, uint32_t crc,
                      uint32_t *out_len);
-uint32_t esnn_slot_max_generation(const esnn_device *d);
+/* The generation of the next commit: the newest intact header's (serial-number
+ * arithmetic) + 1, skipping 0 and 0xFFFFFFFF; 1 on a blank flash. */
+uint32_t esnn_slot_next_generation(const esnn_device *d);
 int esnn_flash_write(esnn_device *d, uint32_t offset, const uint8_t *data, uint32_t len);
-/* Choose and bind the active slot (highest valid generation), set slot_ok. */
+/* Choose and bind the active slot (the newest valid generation); every slot's check
+ * result is kept in slot_check / slot_status. */
 void esnn_slot_select(esnn_device *d);
 
 /* ---- esnn_device_dispatch.c ---- */
@@ -137,6 +112,21 @@ static inline uint8_t *esnn_resp_payload(esnn_device *d)
 uint32_t esnn_put_diag(esnn_device *d, int32_t status, uint32_t expected, uint32_t actual);
 /* BUSY: payload u8 = the open session's kind (ESNN_SESSION_*). */
 int esnn_busy(esnn_device *d, uint32_t *out_len);
+/* The board's millisecond clock now (0 without one). */
+static inline uint32_t esnn_now_ms(const esnn_device *d)
+{
+    return d->board.clock_ms ? d->board.clock_ms(d->board.clock_ctx) : 0u;
+}
+/* u32 idle limit (ms; 0: sessions never go stale), u32 idle time of the open fine-tuning
+ * session (ms; 0 without one) at p: HELLO's tail and a fine-tuning BUSY's payload. */
+void esnn_put_idle(const esnn_device *d, uint8_t *p);
+/* A fine-tuning session is open, after a stale one was ended (the idle rule,
+ * docs/protocol.md section 6): HELLO and the commands it would refuse call this. */
+#if ESNN_DEVICE_FINETUNE
+int esnn_ft_busy(esnn_device *d);
+#else
+#define esnn_ft_busy(d) ((void)(d), 0)
+#endif
 /* The kind of session open now (ESNN_SESSION_*). */
 uint8_t esnn_session_kind(const esnn_device *d);
 /* The board's tick counter now (0 without one): INFER and FINETUNE_SAMPLE time their

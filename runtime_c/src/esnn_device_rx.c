@@ -11,16 +11,16 @@ static void handle_frame(esnn_device *d)
         d->stats[ESNN_ST_FRAMES_BAD]++;
         return;
     }
-    plen = esnn_dget16(d->rx + 6);
+    plen = esnn_rd_u16(d->rx + 6);
     if (plen != (uint32_t)n - ESNN_FRAME_OVERHEAD || plen > ESNN_PROTO_MAX_PAYLOAD ||
         d->rx[0] != ESNN_KIND_REQUEST ||
-        esnn_crc32(0, d->rx, 8u + plen) != esnn_dget32(d->rx + 8u + plen)) {
+        esnn_crc32(0, d->rx, 8u + plen) != esnn_rd_u32(d->rx + 8u + plen)) {
         d->stats[ESNN_ST_FRAMES_BAD]++;
         return;
     }
     d->stats[ESNN_ST_FRAMES_OK]++;
     r.cmd = d->rx[1];
-    r.seq = (uint16_t)esnn_dget16(d->rx + 2);
+    r.seq = (uint16_t)esnn_rd_u16(d->rx + 2);
     r.payload = d->rx + 8;
     r.len = plen;
     if (d->have_last && r.seq == d->last_seq && r.cmd == d->last_cmd) {

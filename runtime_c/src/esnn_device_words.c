@@ -11,7 +11,7 @@ void esnn_dput_words(uint8_t *p, const void *words, uint32_t n)
     uint32_t i, u;
     for (i = 0; i < n; i++) {
         memcpy(&u, w + 4u * i, 4);
-        esnn_dput32(p + 4u * i, u);
+        esnn_wr_u32(p + 4u * i, u);
     }
 }
 
@@ -20,7 +20,7 @@ void esnn_dget_words(void *words, const uint8_t *p, uint32_t n)
     uint8_t *w = (uint8_t *)words;
     uint32_t i, u;
     for (i = 0; i < n; i++) {
-        u = esnn_dget32(p + 4u * i);
+        u = esnn_rd_u32(p + 4u * i);
         memcpy(w + 4u * i, &u, 4);
     }
 }

@@ -10,7 +10,8 @@
 
 #include <stddef.h>
 #include <string.h>
-#include "edgesnn.h"
+#include "edgesnn.h"  /* and esnn_config.h: the build options */
+#include "esnn_le.h"
 
 /* A helper kept out of line: under LTO a helper inlined into several callers costs its
  * size once per caller, which a firmware of a few KB feels (GCC and clang). */
@@ -18,15 +19,6 @@
 #define ESNN_NOINLINE __attribute__((noinline))
 #else
 #define ESNN_NOINLINE
-#endif
-
-/* ESNN_TRAIN_VERIFY: the fine-tuning engine's verify mode (esnn_train_config.verify),
- * a debugging aid that needs the stored mode's arena on top of the reversible one. The
- * Cortex-M firmware leaves it out (-DESNN_TRAIN_VERIFY=0, 356 B on Cortex-M3): the
- * board computes the host's bits exactly, so a verify run on the host checks the
- * board's arithmetic too, and on the small boards the stored arena would not fit. */
-#ifndef ESNN_TRAIN_VERIFY
-#define ESNN_TRAIN_VERIFY 1
 #endif
 
 /* Indices of the four (offset, length) pairs of a layer entry. */
@@ -99,11 +91,7 @@ typedef struct {
     uint8_t *mem;          /* causal: membranes (int32 per output element) */
 } esnn_sink;
 
-/* ---- esnn_blob_read.c: little-endian readers ---- */
-uint16_t esnn_rd_u16(const uint8_t *p);
-uint32_t esnn_rd_u32(const uint8_t *p);
-int32_t esnn_rd_i32(const uint8_t *p);
-int16_t esnn_rd_i16(const uint8_t *p);
+/* ---- esnn_blob_read.c: the tables decoded (esnn_le.h reads the fields) ---- */
 void esnn_read_header(const uint8_t *blob, esnn_hdr *h);
 void esnn_read_tensor(const uint8_t *blob, const esnn_hdr *h, uint32_t i, esnn_tdesc *t);
 void esnn_read_layer(const uint8_t *blob, const esnn_hdr *h, uint32_t i, esnn_ldesc *l);
@@ -145,19 +133,8 @@ void esnn_dense(const esnn_run *r, const esnn_ldesc *l, const esnn_tdesc *in,
                 const esnn_tdesc *out, int analog);
 void esnn_conv2d(const esnn_run *r, const esnn_ldesc *l, const esnn_tdesc *in,
                  const esnn_tdesc *out, int analog);
-/* Which specialised conv kernels a build has (esnn_conv2d.c picks among them).
- * ESNN_CONV_PLANE: the plane kernel for few-tap layers. Its portable loop pays off
- * where the compiler vectorises it (hosts) and its register form needs the DSP
- * extension (Cortex-M4/M7); on a scalar core without either (Cortex-M0/M3) it saves
- * only about 7% of an inference for about 1.1 KB of flash, so there the patch kernel
- * takes few-tap layers as well. Override with -DESNN_CONV_PLANE=0 or 1. */
-#ifndef ESNN_CONV_PLANE
-#if defined(__arm__) && !defined(__ARM_FEATURE_DSP) && !defined(__ARM_NEON)
-#define ESNN_CONV_PLANE 0
-#else
-#define ESNN_CONV_PLANE 1
-#endif
-#endif
+/* The specialised conv kernels esnn_conv2d.c picks among (a build without the plane
+ * kernel: ESNN_CONV_PLANE, esnn_config.h). */
 int esnn_conv2d_patch(const esnn_run *r, const esnn_ldesc *l, const esnn_tdesc *in,
                       const esnn_tdesc *out, int analog);
 int esnn_conv2d_plane(const esnn_run *r, const esnn_ldesc *l, const esnn_tdesc *in,

@@ -1,41 +1,7 @@
-/* esnn_invoke.c - one inference: per-call checks, input copy, layer dispatch, and
- * in T-step mode the in-place summing of a U8 output's spike trains. */
+/* esnn_invoke.c - one inference: per-call checks, input copy, the layers in order
+ * (esnn_run_layer.c, or esnn_run_causal.c in causal mode), and in T-step mode the
+ * in-place summing of a U8 output's spike trains. */
 #include "esnn_internal.h"
-
-/* Tensor i lives at arena + arena_offset_i (one-step) or T * arena_offset_i (T-step);
- * in the causal loop a U8 tensor is seen at its row of the current step. */
-uint8_t *esnn_tensor_ptr(const esnn_run *r, const esnn_tdesc *t)
-{
-    return r->arena + r->scale * t->arena_offset +
-           (t->dtype == ESNN_DTYPE_U8 ? r->row * t->numel : 0u);
-}
-
-void esnn_run_layer(const esnn_run *r, const esnn_hdr *h, uint32_t i)
-{
-    esnn_ldesc l;
-    esnn_tdesc in0, in1, out;
-    esnn_read_layer(r->blob, h, i, &l);
-    esnn_read_tensor(r->blob, h, l.in0, &in0);
-    esnn_read_tensor(r->blob, h, l.out, &out);
-    switch (l.op) {
-    case ESNN_OP_DENSE:
-        esnn_dense(r, &l, &in0, &out, l.in0 == h->input_tensor);
-        break;
-    case ESNN_OP_CONV2D:
-        esnn_conv2d(r, &l, &in0, &out, l.in0 == h->input_tensor);
-        break;
-    case ESNN_OP_SUMPOOL2D:
-        esnn_sumpool2d(r, &l, &in0, &out);
-        break;
-    case ESNN_OP_COUPLE:
-        esnn_couple(r, &l, &in0, &out);
-        break;
-    default: /* ESNN_OP_ADD; validation admits no other op */
-        esnn_read_tensor(r->blob, h, l.in1, &in1);
-        esnn_add(r, &l, &in0, &in1, &out);
-        break;
-    }
-}
 
 /* T-step: fold the [t][numel] rows of a U8 output into row 0 so both modes leave
  * the totals at the start of the output region. Row 0 is only written at the

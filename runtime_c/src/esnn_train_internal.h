@@ -1,6 +1,6 @@
 /*
  * esnn_train_internal.h - private declarations of the fine-tuning engine
- * (esnn_train_*.c, esnn_surrogate.c). docs/training.md describes the algorithm.
+ * (esnn_train_*.c). docs/training.md describes the algorithm.
  */
 #ifndef ESNN_TRAIN_INTERNAL_H
 #define ESNN_TRAIN_INTERNAL_H
@@ -61,11 +61,11 @@ void esnn_tr_params_get(const esnn_trainer *tr, uint32_t i, const esnn_ldesc *l,
                         uint32_t nlayers, esnn_tr_params *p);
 uint32_t esnn_tr_params_bytes(uint32_t nw, uint32_t nb, int momentum);
 
-/* ---- esnn_fmath.c: target-independent float32 exp/log ---- */
+/* ---- esnn_train_fmath.c: target-independent float32 exp/log ---- */
 float esnn_expf(float x);
 float esnn_logf(float x);
 
-/* ---- float tests without float comparisons (esnn_fcmp.c says why) ---- */
+/* ---- float tests without float comparisons (esnn_train_fcmp.c says why) ---- */
 static inline uint32_t esnn_fbits(float v)
 {
     uint32_t u;
@@ -92,7 +92,7 @@ static inline int esnn_finitef(float v)
 }
 
 /* a > b and a >= b as IEEE-754 compares them; a < b is esnn_fgt(b, a). Without an FPU
- * (__SOFTFP__: every Cortex-M build here) the bit-pattern compares of esnn_fcmp.c, which
+ * (__SOFTFP__: every Cortex-M build here) the bit-pattern compares of esnn_train_fcmp.c, which
  * keep libgcc's compare routines out of the firmware; with one, the C operators, a single
  * instruction each. Both give the same answer for every pair. */
 int esnn_fgt_bits(float a, float b);
@@ -118,7 +118,7 @@ static inline int32_t esnn_roundf(float v)
     return esnn_fge(v, 0.0f) ? (int32_t)(v + 0.5f) : -(int32_t)(-v + 0.5f);
 }
 
-/* ---- esnn_surrogate.c ---- */
+/* ---- esnn_train_surrogate.c ---- */
 float esnn_surrogate_deriv(uint8_t kind, float slope, float x);
 /* sum over steps of d s_t / d a (state detached) for an IF element with total current a,
  * threshold 2^k, over T steps: from the stored pre-reset membranes u[t * stride] when

@@ -14,10 +14,7 @@ esnn_status esnn_train_result(esnn_trainer *tr, const uint8_t **blob, uint32_t *
         return esnn_fail(diag, ESNN_ERR_STATE, -1, -1, 1, 0);
     /* header offset 12: CRC-32 of bytes [16, total_length) (format.md 2) */
     crc = esnn_crc32(0, tr->blob + 16, tr->blob_len - 16u);
-    tr->blob[12] = (uint8_t)crc;
-    tr->blob[13] = (uint8_t)(crc >> 8);
-    tr->blob[14] = (uint8_t)(crc >> 16);
-    tr->blob[15] = (uint8_t)(crc >> 24);
+    esnn_wr_u32(tr->blob + 12, crc);
     {
         esnn_status s = esnn_validate(tr->blob, tr->blob_len, NULL, diag);
         if (s != ESNN_OK)

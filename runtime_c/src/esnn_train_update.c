@@ -15,15 +15,6 @@
 
 #define W_LIMIT 127.0f
 
-static void wr_i32(uint8_t *p, int32_t v)
-{
-    const uint32_t u = (uint32_t)v;
-    p[0] = (uint8_t)u;
-    p[1] = (uint8_t)(u >> 8);
-    p[2] = (uint8_t)(u >> 16);
-    p[3] = (uint8_t)(u >> 24);
-}
-
 /* The largest per-step value of every U8 tensor (format.md 5): 255 for the input,
  * 1 for spikes, kh*kw times its input for a sum pool; COUPLE outputs count as spikes. */
 static void step_max(const esnn_trainer *tr, const esnn_hdr *h, float *m)
@@ -147,7 +138,7 @@ static esnn_status update_layer(esnn_trainer *tr, const esnn_hdr *h, uint32_t i,
             const float fr = m - (float)whole;
             q = whole + esnn_fge(fr, 0.5f) - esnn_fge(-0.5f, fr);
         }
-        wr_i32(tr->blob + L.l.off[ESNN_SEC_B] + 4u * c, q);
+        esnn_wr_u32(tr->blob + L.l.off[ESNN_SEC_B] + 4u * c, (uint32_t)q);
     }
     return s == ESNN_OK ? ESNN_OK : esnn_fail(d, s, (int32_t)i, t, e, a);
 }

@@ -14,17 +14,17 @@
 #define PC_TX_CAP 65536u
 
 /* ---- little-endian ---- */
-static void pc_put16(uint8_t *p, uint32_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
-static void pc_put32(uint8_t *p, uint32_t v)
+static inline void pc_put16(uint8_t *p, uint32_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
+static inline void pc_put32(uint8_t *p, uint32_t v)
 {
     pc_put16(p, v & 0xFFFFu);
     pc_put16(p + 2, v >> 16);
 }
-static uint32_t pc_get16(const uint8_t *p) { return (uint32_t)p[0] | ((uint32_t)p[1] << 8); }
-static uint32_t pc_get32(const uint8_t *p) { return pc_get16(p) | (pc_get16(p + 2) << 16); }
+static inline uint32_t pc_get16(const uint8_t *p) { return (uint32_t)p[0] | ((uint32_t)p[1] << 8); }
+static inline uint32_t pc_get32(const uint8_t *p) { return pc_get16(p) | (pc_get16(p + 2) << 16); }
 
 /* ---- COBS, written independently of the device's (Wikipedia's formulation) ---- */
-static uint32_t pc_cobs_encode(const uint8_t *in, uint32_t len, uint8_t *out)
+static inline uint32_t pc_cobs_encode(const uint8_t *in, uint32_t len, uint8_t *out)
 {
     uint8_t *code = out, *o = out + 1;
     uint8_t c = 1;
@@ -46,7 +46,7 @@ static uint32_t pc_cobs_encode(const uint8_t *in, uint32_t len, uint8_t *out)
     return (uint32_t)(o - out);
 }
 
-static int32_t pc_cobs_decode(const uint8_t *in, uint32_t len, uint8_t *out)
+static inline int32_t pc_cobs_decode(const uint8_t *in, uint32_t len, uint8_t *out)
 {
     uint32_t i = 0, o = 0;
     while (i < len) {
@@ -68,7 +68,7 @@ typedef struct {
     uint32_t calls;
 } pc_tx;
 
-static void pc_tx_sink(void *ctx, const uint8_t *data, uint32_t len)
+static inline void pc_tx_sink(void *ctx, const uint8_t *data, uint32_t len)
 {
     pc_tx *t = (pc_tx *)ctx;
     t->calls++;
@@ -91,7 +91,7 @@ typedef struct {
     uint32_t writes, written;
 } pc_flash;
 
-static int pc_flash_write(void *ctx, uint32_t off, const uint8_t *data, uint32_t len)
+static inline int pc_flash_write(void *ctx, uint32_t off, const uint8_t *data, uint32_t len)
 {
     pc_flash *f = (pc_flash *)ctx;
     uint32_t n = len;
@@ -117,7 +117,7 @@ static int pc_flash_write(void *ctx, uint32_t off, const uint8_t *data, uint32_t
 
 /* ---- framing ---- */
 /* Encode a frame (COBS + delimiter) into out (>= 1100 bytes); returns its length. */
-static uint32_t pc_frame(uint8_t kind, uint8_t cmd, uint16_t seq, const uint8_t *payload,
+static inline uint32_t pc_frame(uint8_t kind, uint8_t cmd, uint16_t seq, const uint8_t *payload,
                          uint32_t plen, uint8_t *out)
 {
     uint8_t body[PC_MAX_BODY + 64];
@@ -147,7 +147,7 @@ typedef struct {
 } pc_resp;
 
 /* Parse the first frame of buf[0..len). */
-static void pc_parse(const uint8_t *buf, uint32_t len, pc_resp *r)
+static inline void pc_parse(const uint8_t *buf, uint32_t len, pc_resp *r)
 {
     uint8_t body[2048];
     uint32_t end = 0, plen;

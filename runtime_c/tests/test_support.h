@@ -1,6 +1,7 @@
 /* test_support.h - what the C test programs share: a CHECK macro that counts passes
- * and failures (the including program defines `g_pass` and `g_fail`; it ends with the
- * "N passed, N failed" line pytest reads), and reading a whole file into memory. */
+ * and failures (each program defines `g_pass` and `g_fail` once, e.g. in its
+ * *_support.c, and ends with the "N passed, N failed" line pytest reads), and reading
+ * a whole file into memory. */
 #ifndef ESNN_TEST_SUPPORT_H
 #define ESNN_TEST_SUPPORT_H
 

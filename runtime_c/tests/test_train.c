@@ -147,7 +147,7 @@ static float from_bits(uint32_t u)
 }
 
 /* esnn_fgt_bits / esnn_fge_bits (what a soft-float firmware compares with, see
- * esnn_fcmp.c) against > and >= of this host: zeros, subnormals, infinities, NaNs with
+ * esnn_train_fcmp.c) against > and >= of this host: zeros, subnormals, infinities, NaNs with
  * either sign, then random pairs (half of them close: same exponent or sign flipped). */
 static void test_float_compares(void)
 {

@@ -30,10 +30,11 @@ DEFS := -DBOARD_NAME='"$(BOARD)"' -DBOARD_RAM_BYTES=$(RAM_BYTES)u \
         -DBOARD_TICK_Q32=$(TICK_Q32)u -DCM_FAULT=$(FAULT)
 # the runtime's build options (runtime_c/include/esnn_config.h) per APP: serve drops the
 # FINETUNE_* commands, the training engine and the trainer's state in esnn_device; every
-# firmware leaves out the trainer's verify mode, a host-side debugging aid. The board
+# firmware leaves out the trainer's verify mode, a host-side debugging aid, and the
+# streaming mode, which no serial command uses yet (esnn_config.h: ESNN_STREAM). The board
 # sources get them too: esnn_device's size depends on ESNN_DEVICE_FINETUNE.
 RT_DEFS_serve := -DESNN_DEVICE_FINETUNE=0
-RT_OPTS := -DESNN_TRAIN_VERIFY=0 $(RT_DEFS_$(APP))
+RT_OPTS := -DESNN_TRAIN_VERIFY=0 -DESNN_STREAM=0 $(RT_DEFS_$(APP))
 RT_CFLAGS := -std=c99 -pedantic $(WARN) $(ARCH) $(OPT) -I$(RT)/include -I$(RT)/src $(RT_OPTS)
 CM_CFLAGS := -std=gnu99 $(WARN) $(ARCH) $(OPT) $(DEFS) $(RT_OPTS) -I$(CM) -I$(RT)/include
 LDFLAGS := $(ARCH) -Os -flto -nostartfiles -Wl,--gc-sections --specs=nano.specs --specs=nosys.specs \

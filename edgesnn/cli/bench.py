@@ -7,7 +7,7 @@ from ..emulate import QEMU_BOARDS, board_emulator
 from ..errors import EdgesnnError
 from ..runtime.model import load, load_default
 from . import numbers
-from .data import load_xy
+from .data import SENSOR_HELP, check_sequence_input, load_xy
 from .output import emit_json, table
 
 NAME = "bench"
@@ -27,7 +27,7 @@ def add_arguments(p):
     p.add_argument("--model", "-m", default=None, help="the .esnn model (default: the shipped one)")
     p.add_argument("--steps", "-T", type=numbers.steps, default=8, help="T of the T-step runs (default 8)")
     p.add_argument("-n", type=numbers.positive_int, default=20, help="inferences per mode (default 20)")
-    p.add_argument("--input", "-i", default="digits", help="X.npy, DATA.npz or `digits`")
+    p.add_argument("--input", "-i", default="digits", help="X.npy, DATA.npz, `digits`, or " + SENSOR_HELP)
     p.add_argument("--timeout", type=numbers.seconds, default=2.0,
                    help="seconds per request before retransmitting (default 2)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -62,6 +62,7 @@ def run(args) -> int:
         raise EdgesnnError("give either --board NAME (start an emulator) or --port URL")
     model = load(args.model) if args.model else load_default()
     x, _ = load_xy(args.input)
+    check_sequence_input(model, args.input, x)
     x = x[:args.n]
     emu = board_emulator(args.board).start() if args.board else None
     try:

@@ -1,4 +1,6 @@
-"""Loading sample arrays given on the command line (.npy / .npz / the built-in digits).
+"""Loading sample arrays given on the command line (.npy / .npz / the built-in digits /
+the shipped sensor sets basicmotions, japanesevowels, gunpoint, optionally NAME:T for a
+window of the first T frames).
 
 Files given by a user are untrusted: `open_arrays` reads every member at once (np.load
 reads .npz members lazily, so a truncated or corrupt member would otherwise fail later,
@@ -13,6 +15,47 @@ import numpy as np
 from ..errors import EdgesnnError
 
 DIGITS = "digits"
+SENSOR_HELP = ("basicmotions, japanesevowels or gunpoint: shipped sensor sequences "
+               "(N, T, C); NAME:T keeps the first T frames")
+
+
+def sensor_spec(spec: str):
+    """(name, window or None) if spec names a shipped sensor set (`basicmotions`,
+    `gunpoint:50`, ...), else None. A file of that name on disk wins."""
+    from ..data.sensor_sets import SENSOR_SETS
+    if not isinstance(spec, str) or os.path.exists(spec):
+        return None
+    name, sep, win = spec.partition(":")
+    if name.lower() not in SENSOR_SETS:
+        return None
+    if not sep:
+        return name.lower(), None
+    try:
+        t = int(win)
+    except ValueError:
+        t = 0
+    if t < 1:
+        raise EdgesnnError(f"{spec}: the window after ':' must be a number of frames >= 1, "
+                           f"e.g. {name}:50")
+    return name.lower(), t
+
+
+def is_builtin(spec: str) -> bool:
+    """`digits` or a sensor set: data with a held-out split (calibrate on train, report
+    on test)."""
+    return spec == DIGITS or sensor_spec(spec) is not None
+
+
+def load_sensor_xy(spec: str, split: str):
+    name, window = sensor_spec(spec)
+    from ..data.sensor_sets import load_sensor
+    x, y, _ = load_sensor(name, split)
+    if window is not None:
+        if window > x.shape[1]:
+            raise EdgesnnError(f"{spec}: {name} has {x.shape[1]} frames per sample; the "
+                               f"window must be 1..{x.shape[1]}")
+        x = np.ascontiguousarray(x[:, :window])
+    return x, y
 
 
 def open_arrays(path: str, kinds: str = ".npy/.npz"):
@@ -53,7 +96,10 @@ def check_samples(x, name: str, path: str) -> np.ndarray:
 
 
 def load_xy(spec: str, split: str = "test"):
-    """Return (x, y or None) from `digits`, X.npy, or DATA.npz with arrays x [, y]."""
+    """Return (x, y or None) from `digits`, a sensor set (NAME[:T]), X.npy, or DATA.npz
+    with arrays x [, y]."""
+    if sensor_spec(spec) is not None:
+        return load_sensor_xy(spec, split)
     if spec == DIGITS:
         from ..data.datasets import load_digits_split
         x_tr, y_tr, x_te, y_te = load_digits_split()
@@ -80,3 +126,21 @@ def check_labels(y, n: int, name: str, path: str) -> np.ndarray:
         raise EdgesnnError(f"{name} in {path} must be integers (class labels), got dtype "
                            f"{y.dtype}")
     return y
+
+
+def check_sequence_input(model, spec: str, x) -> None:
+    """Sensor sets are sequences (N, T, C): refuse a blob that does not take them, in one
+    line, instead of re-cutting the frames into samples. A flat-input model whose input
+    holds exactly one whole window (T*C values) takes it as one sample, as it would the
+    8x8 digits."""
+    if sensor_spec(spec) is None:
+        return
+    shape = tuple(model.input_shape)
+    numel = int(np.prod(shape))
+    if getattr(model, "sequence", False):
+        return  # the runtime checks (N, T, *input_shape) against the model's T
+    if int(np.prod(x.shape[1:])) == numel:
+        return
+    raise EdgesnnError(f"{spec} is sequence data of shape {tuple(x.shape)} (samples, frames, "
+                       f"channels), but this model is not a sequence blob (its input is one "
+                       f"sample of shape {shape}); pack a causal NIR model with --sequence")

@@ -98,6 +98,16 @@ def load_labelled(path: str):
     return x, check_labels(data[ys[0]], len(x), ys[0], path), bool(qs)
 
 
+def _refuse_causal(model, where: str) -> None:
+    """Fine-tuning trains rate-coded IF networks (one-step or T-step); causal (temporal)
+    models, LIF/LI and sequence blobs, are not supported yet (issue 14)."""
+    if getattr(model, "causal", False):
+        kind = "a sequence (temporal) blob" if model.sequence else "a causal (temporal) blob"
+        raise EdgesnnError(f"{where} is {kind}: fine-tuning of causal (temporal) models is "
+                           "not supported yet (issue 14); fine-tune the source model (e.g. in "
+                           "snnTorch) and pack it again")
+
+
 def _check(model, x, y, quantized: bool, path: str):
     """The host's own checks, before any training or board traffic."""
     try:
@@ -133,6 +143,9 @@ def run(args) -> int:
         raise EdgesnnError("give -o NEW.esnn: where to write the fine-tuned model")
     data_path = files[-1]
     model_path = files[0] if len(files) == 2 else None
+    host_model = load(model_path) if model_path else None
+    if host_model is not None:
+        _refuse_causal(host_model, model_path)  # before reading any data
     x, y, quantized = load_labelled(data_path)
     ev = load_labelled(args.eval) if args.eval else None
     opts = TrainOptions(mode=args.mode, trainable=args.trainable, lr=args.lr,
@@ -145,7 +158,8 @@ def run(args) -> int:
 
     if on_board:
         with open_board(args) as board:
-            model = load(model_path) if model_path else board.active_model()
+            model = host_model or board.active_model()
+            _refuse_causal(model, model_path or f"the model on {args.port}")
             n = _check(model, x, y, quantized, data_path)
             info = board.info()
             where = f"board {info['name']!r} at {args.port}"
@@ -157,7 +171,7 @@ def run(args) -> int:
                                  model=model if model_path else None, **kw)
         blob = res.blob
     else:
-        model = load(model_path)
+        model = host_model
         n = _check(model, x, y, quantized, data_path)
         where = "the host runtime"
         before = _accuracy(model.blob, ev) if ev else None

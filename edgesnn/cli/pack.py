@@ -5,7 +5,7 @@ import os
 
 from ..errors import EdgesnnError
 from . import numbers
-from .data import DIGITS, load_xy
+from .data import SENSOR_HELP, is_builtin, load_xy
 from .output import emit_json
 
 NAME = "pack"
@@ -14,8 +14,10 @@ EXAMPLE = """example:
   edgesnn pack model.onnx -o model.esnn --calib digits --steps 16
   edgesnn pack model.onnx -o model.esnn --calib calib.npz --percentile 99.99 --json
   edgesnn pack snn.nir -o snn.esnn --calib digits --steps 16 --reset subtract
-(--calib takes DATA.npz with arrays x [and y], or `digits`: calibrate on the train
- split and report accuracy on the held-out split)"""
+  edgesnn pack imu.nir -o imu.esnn --calib basicmotions:50 --sequence   # T = 50 frames
+(--calib takes DATA.npz with arrays x [and y], `digits`, or a shipped sensor set
+ (basicmotions, japanesevowels, gunpoint; NAME:T keeps the first T frames): calibrate
+ on the train split and report accuracy on the held-out split)"""
 
 
 def add_arguments(p):
@@ -23,8 +25,11 @@ def add_arguments(p):
                    "(HDF5; snnTorch/Norse/... export), told apart by content")
     p.add_argument("-o", "--output", required=True, help="the .esnn file to write")
     p.add_argument("--calib", required=True,
-                   help="calibration data: DATA.npz (x, optional y) or `digits`")
-    p.add_argument("--steps", "-T", type=numbers.steps, default=16, help="time steps T stored as default (1..63)")
+                   help="calibration data: DATA.npz (x, optional y), `digits`, or "
+                   + SENSOR_HELP + " (NIR models: with --sequence)")
+    p.add_argument("--steps", "-T", type=numbers.steps, default=None,
+                   help="time steps T stored as default (1..63; default 16, or with --sequence "
+                   "the number of frames of the calibration sequences)")
     p.add_argument("--percentile", type=numbers.float_range(0, 100, lo_open=True), default=99.9,
                    help="activation percentile used as IF threshold for plain ReLU (default 99.9)")
     p.add_argument("--name", default=None, help="model name stored in the metadata")
@@ -53,13 +58,23 @@ def run(args) -> int:
     from ..compile.pack import pack_onnx
     from ..runtime.model import Model
 
-    if not 1 <= args.steps <= 63:
+    if args.steps is not None and not 1 <= args.steps <= 63:
         raise EdgesnnError(f"--steps must be 1..63, got {args.steps}")
     if not os.path.exists(args.model):
         raise EdgesnnError(f"no such file: {args.model}")
     calib_x, calib_y = load_xy(args.calib, split="train")
-    eval_x, eval_y = (load_xy(DIGITS, split="test") if args.calib == DIGITS
+    eval_x, eval_y = (load_xy(args.calib, split="test") if is_builtin(args.calib)
                       else (calib_x, calib_y))
+    if args.steps is None:
+        args.steps = 16
+        if args.sequence and calib_x.ndim >= 3:
+            args.steps = int(calib_x.shape[1])  # T = the frames of each sequence
+            if not 1 <= args.steps <= 63:
+                raise EdgesnnError(
+                    f"{args.calib}: the calibration sequences have {args.steps} frames, more "
+                    "than the 63 steps a sequence blob takes; keep a window of the first T "
+                    "frames (NAME:T for a shipped set, e.g. basicmotions:50; x[:, :T] for "
+                    "your own data)")
     if is_nir(args.model):
         from ..compile.pack import pack_nir
         blob, report = pack_nir(args.model, calib_x, calib_y, steps=args.steps, name=args.name,

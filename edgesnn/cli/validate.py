@@ -4,7 +4,7 @@ from __future__ import annotations
 from ..runtime.model import load
 from . import numbers
 from .board_args import add_port_arguments, open_board
-from .data import load_xy
+from .data import SENSOR_HELP, check_sequence_input, load_xy
 from .output import emit_json
 
 NAME = "validate"
@@ -20,7 +20,8 @@ def add_arguments(p):
     p.add_argument("model", help="the .esnn model the board runs")
     add_port_arguments(p)
     p.add_argument("--input", "-i", default="digits",
-                   help="X.npy, DATA.npz (x, y) or `digits` (default: the held-out digits)")
+                   help="X.npy, DATA.npz (x, y), `digits` (the default: the held-out digits), or "
+                   + SENSOR_HELP)
     p.add_argument("-n", type=numbers.positive_int, default=200, help="number of samples (default 200)")
     p.add_argument("--mode", choices=["onestep", "tstep"], default="onestep")
     p.add_argument("--steps", "-T", type=numbers.steps, default=None, help="time steps T (default: the model's)")
@@ -31,6 +32,7 @@ def add_arguments(p):
 def run(args) -> int:
     model = load(args.model)
     x, y = load_xy(args.input)
+    check_sequence_input(model, args.input, x)
     if args.n is not None:
         x = x[:args.n]
         y = y[:args.n] if y is not None else None

@@ -18,6 +18,7 @@ from ..format.plan import plan_memory
 from ..format.inputs import quantize_input
 from .quantize import quantize_graph
 from ..format.reference import run_onestep
+from ..errors import ShapeError
 
 
 @dataclass
@@ -79,6 +80,9 @@ def pack_graph(graph: Graph, calib_x, calib_y=None, steps: int = 16, percentile:
     calib_x sets the input range and the thresholds; accuracies are measured on
     (eval_x, eval_y), by default (calib_x, calib_y), when labels are given.
     """
+    check_samples_shape(graph, calib_x, "calibration x")
+    if eval_x is not None:
+        check_samples_shape(graph, eval_x, "evaluation x")
     model, qrep = quantize_graph(graph, calib_x, steps=steps, percentile=percentile)
     plan = plan_memory(model)
     meta = _meta(model, qrep, graph, name, classes, source, ("name", "op", "neuron", "lambda"))
@@ -95,6 +99,45 @@ def pack_graph(graph: Graph, calib_x, calib_y=None, steps: int = 16, percentile:
     blob = write_blob(model, plan, meta)
     report.flash_bytes = len(blob)
     return blob, report
+
+
+def check_samples_shape(graph: Graph, x, what: str, sequence: bool = False,
+                        steps: Optional[int] = None) -> None:
+    """Samples must be (N, *input_shape) (any layout with that many values per sample,
+    e.g. 8x8 digits for a (64,) input), or with `sequence` (N, T, *input_shape) with
+    T == steps. A batch that only fits by re-cutting samples (sequence data (N, T, C) for
+    a (C,) input without `sequence`) is refused with a one-line error, never reshaped."""
+    x = np.asarray(x)
+    shape = tuple(int(d) for d in graph.input_shape)
+    numel = int(np.prod(shape))
+    dims = ", ".join(map(str, shape))
+    sh = str(shape)
+    if x.ndim < 2 or x.shape[0] == 0:
+        return  # a single flat sample or no samples: the quantiser's own checks apply
+    per = int(np.prod(x.shape[1:]))
+    if sequence:
+        if x.ndim >= 3 and int(np.prod(x.shape[2:])) == numel:
+            if steps is not None and x.shape[1] != steps:
+                from ..format.intmodel import MAX_STEPS
+                give = (f"give --steps {x.shape[1]} (T must be the number of frames), or "
+                        if x.shape[1] <= MAX_STEPS else
+                        f"a sequence blob takes at most {MAX_STEPS} steps; ")
+                raise ShapeError(
+                    f"{what} has shape {tuple(x.shape)}: sequences of {x.shape[1]} frames, but "
+                    f"steps is {steps}; {give}keep a window of the first T frames (x[:, :T]; "
+                    f"on the command line NAME:T, e.g. basicmotions:{steps})")
+            return
+        raise ShapeError(f"{what} has shape {tuple(x.shape)}; a sequence model takes "
+                         f"(N, T, {dims}): T frames of the input shape {sh} per sample")
+    if per == numel:
+        return
+    if x.ndim >= 3 and int(np.prod(x.shape[2:])) == numel:
+        raise ShapeError(f"{what} has shape {tuple(x.shape)}: {x.shape[1]} frames of the "
+                         f"model's input shape {sh} per sample, i.e. sequence data; pass "
+                         "--sequence (pack_snn(..., sequence=True)) to pack a model driven by "
+                         "one frame per step")
+    raise ShapeError(f"{what} has shape {tuple(x.shape)}: {per} values per sample, but the "
+                     f"model's input shape {sh} has {numel}")
 
 
 def _meta(model, qrep, graph, name, classes, source, layer_keys, **extra) -> dict:
@@ -155,6 +198,9 @@ def pack_snn(graph: Graph, calib_x, calib_y=None, steps: int = 16, sequence: boo
     from ..format.reference import run_tstep
     from .snn_quantize import leak_effect, quantize_snn
 
+    check_samples_shape(graph, calib_x, "calibration x", sequence, steps)
+    if eval_x is not None:
+        check_samples_shape(graph, eval_x, "evaluation x", sequence, steps)
     model, qrep = quantize_snn(graph, calib_x, steps=steps, sequence=sequence)
     plan = plan_memory(model)
     notes = list(graph.import_notes)

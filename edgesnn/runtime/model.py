@@ -71,6 +71,7 @@ class Model:
         self._arena = None
         self._arena_key = None
         self._model_c = None
+        self._stream = None  # (arena, esnn_model) of the stream, apart from invoke's
 
     # ---- description -------------------------------------------------------
     def _read_meta(self, blob: bytes) -> dict:
@@ -115,15 +116,24 @@ class Model:
         }
 
     def memory(self, mode: str = "onestep", steps: int | None = None) -> Memory:
-        """Exact arena bytes for `mode` at `steps`, split into persistent and scratch."""
+        """Exact arena bytes for `mode` at `steps`, split into persistent and scratch.
+        "stream" (causal blobs; no steps: a stream has no T) is one step's activations
+        (scratch) plus the state kept between steps (persistent)."""
         ffi, lib = c_core()
         out = ffi.new("uint32_t *")
         diag = ffi.new("esnn_diag *")
-        st = lib.esnn_arena_bytes(self._blob_c, len(self.blob), self._mode(mode),
-                                  self.check_steps(steps), out, diag)
+        if mode == "stream":
+            if steps is not None:
+                raise ValueError("a stream has no T: memory('stream') takes no steps")
+            code, t = lib.ESNN_MODE_STREAM, 0
+        else:
+            code, t = self._mode(mode), self.check_steps(steps)
+        st = lib.esnn_arena_bytes(self._blob_c, len(self.blob), code, t, out, diag)
         if st != 0:
             raise_for(st, diag, "arena size query")
         persistent = int(self._info.persistent_bytes)
+        if mode == "stream":
+            persistent = int(out[0]) - int(self._info.scratch_bytes)
         return Memory(persistent=persistent, scratch=int(out[0]) - persistent)
 
     @property
@@ -177,6 +187,76 @@ class Model:
             lib.esnn_output(model, out)
             return np.frombuffer(ffi.buffer(out.data, nbytes), dtype=dtype).copy()
         return call
+
+    # ---- streaming (causal blobs) ------------------------------------------------
+    def stream_reset(self) -> None:
+        """Start a new stream: every layer's state (membranes, readouts) and the running
+        outputs back to zero, as snnTorch's `utils.reset(net)` / `init_leaky()` does.
+        The stream has its own arena of exactly `memory("stream").total` bytes, kept
+        for the model's life, so it does not disturb `outputs` / `simulate` and they do
+        not disturb it. Raises for a blob that is not causal."""
+        ffi, lib = c_core()
+        diag = ffi.new("esnn_diag *")
+        if self._stream is None:
+            size = self.memory("stream").total
+            if self.arena_limit is not None:
+                size = int(self.arena_limit)
+            raw = np.zeros(size + 16, dtype=np.uint8)
+            ptr = ffi.cast("uint8_t *", ffi.from_buffer(raw))
+            pad = (-int(ffi.cast("uintptr_t", ptr))) % 16
+            model = ffi.new("esnn_model *")
+            st = lib.esnn_init(model, self._blob_c, len(self.blob), ptr + pad, size, diag)
+            if st != 0:
+                raise_for(st, diag, "stream init")
+            self._stream = (raw, model)
+        st = lib.esnn_stream_reset(self._stream[1], diag)
+        if st != 0:
+            raise_for(st, diag, "stream reset")
+
+    def stream_step(self, frame, quantized: bool = False) -> np.ndarray:
+        """Advance every layer by one input frame (shape `input_shape`; float, or uint8
+        codes with quantized=True) and return the running outputs, shape `output_shape`
+        (int64): a readout's current value (LI: its membrane; NONE: the sum of its
+        currents since the reset) or, for a spiking output, the spike counts since the
+        reset. The first step after loading starts a stream (no reset needed). T steps
+        after a reset give exactly `simulate` of those T frames."""
+        return self.stream(np.asarray(frame)[None], quantized=quantized)[0]
+
+    def stream(self, frames, quantized: bool = False) -> np.ndarray:
+        """Push frames (T, *input_shape) into the stream, one step each, continuing it;
+        returns the running outputs after every step, shape (T, *output_shape)."""
+        ffi, lib = c_core()
+        frames = np.asarray(frames)
+        if frames.ndim == 0 or frames.shape[1:] != self.input_shape:
+            raise ShapeError(
+                f"frames have shape {tuple(frames.shape)}; the stream takes (T, "
+                f"{', '.join(map(str, self.input_shape))}), one frame per step")
+        q = self.input_codes(frames, quantized) if len(frames) else \
+            np.zeros((0, int(self._info.input_numel)), np.uint8)
+        if self._stream is None:
+            self.stream_reset()
+        model = self._stream[1]
+        diag, out = ffi.new("esnn_diag *"), ffi.new("esnn_tensor *")
+        n_out = int(self._info.output_numel)
+        result = np.empty((len(q), n_out), dtype=np.int64)
+        qbuf, width = ffi.from_buffer("uint8_t[]", q), q.shape[1]
+        for t in range(len(q)):
+            st = lib.esnn_stream_step(model, qbuf + t * width, width, diag)
+            if st != 0:
+                raise_for(st, diag, "stream step")
+            lib.esnn_stream_output(model, out, ffi.NULL)
+            result[t] = np.frombuffer(ffi.buffer(out.data, 4 * n_out), dtype=np.int32)
+        return result.reshape((len(q),) + self.output_shape)
+
+    @property
+    def stream_steps(self) -> int:
+        """Frames pushed since the stream's reset (0 before any)."""
+        if self._stream is None:
+            return 0
+        ffi, lib = c_core()
+        out, steps = ffi.new("esnn_tensor *"), ffi.new("uint32_t *")
+        lib.esnn_stream_output(self._stream[1], out, steps)
+        return int(steps[0])
 
     # ---- fine-tuning ----------------------------------------------------------
     def finetune_memory(self, trainable: str | None = None, mode: str | None = None,

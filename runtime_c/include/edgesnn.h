@@ -83,7 +83,8 @@ typedef enum {
 
 typedef enum {
     ESNN_MODE_ONESTEP = 0,  /* parallel spike generation: one pass, counts directly */
-    ESNN_MODE_TSTEP = 1     /* explicit simulation of T steps */
+    ESNN_MODE_TSTEP = 1,    /* explicit simulation of T steps */
+    ESNN_MODE_STREAM = 2    /* causal blobs, one frame per esnn_stream_step (arena query only) */
 } esnn_mode;
 
 typedef enum { ESNN_DTYPE_U8 = 1, ESNN_DTYPE_I32 = 2 } esnn_dtype;
@@ -174,6 +175,35 @@ esnn_status esnn_output(const esnn_model *m, esnn_tensor *out);
 
 /* Index of the largest output total of the last invoke (lowest index on ties). */
 esnn_status esnn_output_argmax(const esnn_model *m, uint32_t *index);
+
+/* ---- Streaming (CAUSAL blobs; docs/format.md 5, "Streaming") ----
+ * A stream advances every layer by one input frame per call, keeping each layer's state
+ * (IF/LIF membranes, readout values) in the arena between calls, so its arena does not
+ * depend on the number of steps: esnn_arena_bytes(blob, len, ESNN_MODE_STREAM, 0, ...)
+ * gives it (the one-step plan for one step's activations, then the state). T steps
+ * after a reset give the output totals of the T-step (sequence) call on the same frames,
+ * bit for bit; state values saturate at the int32 limits (which T <= 63 steps never
+ * reach). esnn_invoke on the same model ends the stream (it reuses the arena): the next
+ * step answers ESNN_ERR_STATE until a reset. A build with ESNN_STREAM=0 answers
+ * ESNN_ERR_MODE. Every failure leaves the model and its state as they were. */
+
+/* Start (or restart) a stream: zero every layer's state and the running outputs.
+ * ESNN_ERR_MODE for a blob without ESNN_HDR_CAUSAL, ESNN_ERR_ARENA_TOO_SMALL when the
+ * arena bound by esnn_init is smaller than the streaming need. */
+esnn_status esnn_stream_reset(esnn_model *m, esnn_diag *diag);
+
+/* Advance the stream by one frame (input_numel quantised bytes, whether or not the blob
+ * has ESNN_HDR_SEQUENCE): layers 0..L-1 each run one step. ESNN_ERR_STATE without a
+ * reset since init or since the last esnn_invoke, ESNN_ERR_INPUT_SIZE for another length. */
+esnn_status esnn_stream_step(esnn_model *m, const uint8_t *frame, uint32_t frame_len,
+                             esnn_diag *diag);
+
+/* The stream's running outputs as an I32 tensor of the output's shape: for an I32 output
+ * (NONE or LI readout) its current value (NONE: the sum of its currents since the reset,
+ * LI: its leaky membrane), for a U8 output (spikes) the running totals since the reset;
+ * both saturate at INT32_MAX / INT32_MIN. *steps (may be NULL): frames since the reset
+ * (saturating at 0xFFFFFFFF). Valid until the next stream call or invoke. */
+esnn_status esnn_stream_output(const esnn_model *m, esnn_tensor *out, uint32_t *steps);
 
 
 /* ======================================================================== *

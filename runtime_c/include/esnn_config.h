@@ -43,4 +43,17 @@
 #define ESNN_DEVICE_FINETUNE 1
 #endif
 
+/* ESNN_STREAM: the streaming mode of causal blobs (esnn_stream_reset / _step / _output,
+ * esnn_arena_bytes with ESNN_MODE_STREAM; docs/format.md "Streaming"). Its functions sit
+ * in their own files (esnn_stream_*.c, esnn_neuron_stream.c), which a firmware that
+ * never calls them drops at link time; the option removes what it adds to code every
+ * firmware links (the neuron sink's dispatch, the arena query), so a build with 0 is
+ * byte for byte the firmware without streaming, and its stream calls answer
+ * ESNN_ERR_MODE. The Cortex-M firmware sets 0 (boards/cortexm/cortexm.mk): no serial
+ * command streams yet, and the Cortex-M3 full build has under 200 B of its 24 KiB
+ * budget left. Default: 1 (the host: cffi extension, host board, C tests). */
+#ifndef ESNN_STREAM
+#define ESNN_STREAM 1
+#endif
+
 #endif /* ESNN_CONFIG_H */

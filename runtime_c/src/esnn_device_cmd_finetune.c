@@ -40,14 +40,6 @@ static int failed(esnn_device *d, uint32_t *out_len)
     return train_error(d, (esnn_status)d->ft_error, &diag, out_len);
 }
 
-void esnn_ft_close(esnn_device *d)
-{
-    d->ft_open = 0;
-    d->ft_base = ESNN_NO_SLOT;
-    d->ft_error = 0;
-    memset(&d->trainer, 0, sizeof d->trainer);
-}
-
 /* Only the session's owner goes on (docs/protocol.md section 6): NO_SESSION without a
  * session, NOT_OWNER (with BUSY's payload) for another token. The owner's request
  * restarts the idle clock. */

@@ -33,62 +33,6 @@ static esnn_handler find(uint8_t cmd)
     return NULL;
 }
 
-uint32_t esnn_put_diag(esnn_device *d, int32_t status, uint32_t expected, uint32_t actual)
-{
-    uint8_t *p = esnn_resp_payload(d);
-    esnn_wr_u32(p, (uint32_t)status);
-    esnn_wr_u32(p + 4, expected);
-    esnn_wr_u32(p + 8, actual);
-    return 12u;
-}
-
-uint8_t esnn_session_kind(const esnn_device *d)
-{
-    if (d->ft_open)
-        return ESNN_SESSION_FINETUNE;
-    return d->session_open ? ESNN_SESSION_UPLOAD : ESNN_SESSION_NONE;
-}
-
-static uint32_t idle_limit(const esnn_device *d)
-{
-    if (!d->board.clock_ms)
-        return 0u;
-    return d->board.session_idle_ms ? d->board.session_idle_ms : ESNN_SESSION_IDLE_MS;
-}
-
-void esnn_put_idle(const esnn_device *d, uint8_t *p)
-{
-    esnn_wr_u32(p, idle_limit(d));
-    esnn_wr_u32(p + 4, d->ft_open ? esnn_now_ms(d) - d->ft_last_ms : 0u);
-}
-
-#if ESNN_DEVICE_FINETUNE
-int esnn_ft_busy(esnn_device *d)
-{
-    uint32_t limit = idle_limit(d);
-    if (d->ft_open && limit && esnn_now_ms(d) - d->ft_last_ms >= limit) {
-        esnn_ft_close(d);  /* stale: the old model stays active, nothing was written */
-        d->ft_expired++;
-    }
-    return d->ft_open;
-}
-#endif
-
-/* BUSY: u8 the open session's kind; for fine-tuning also 3 zero bytes, u32 idle limit,
- * u32 idle time (ms), so the host can say when it ends by itself. */
-int esnn_busy(esnn_device *d, uint32_t *out_len)
-{
-    uint8_t *p = esnn_resp_payload(d);
-    p[0] = esnn_session_kind(d);
-    *out_len = 1u;
-    if (p[0] == ESNN_SESSION_FINETUNE) {
-        p[1] = p[2] = p[3] = 0;
-        esnn_put_idle(d, p + 4);
-        *out_len = 12u;
-    }
-    return ESNN_PS_BUSY;
-}
-
 void esnn_device_dispatch(esnn_device *d, const esnn_req *r)
 {
     esnn_handler h = find(r->cmd);

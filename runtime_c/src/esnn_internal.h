@@ -75,6 +75,9 @@ typedef struct {
     uint8_t causal;   /* 1 in causal T-step mode: kernels run one step (T = 1) at `row` */
     uint32_t row;     /* causal: current step; U8 tensors are read/written at row * numel */
     uint8_t *mem;     /* causal: int32 membranes of the running IF/LIF layer */
+#if ESNN_STREAM
+    uint8_t stream;   /* streaming step: mem is the running layer's persistent state */
+#endif
 } esnn_run;
 
 /* Where and how a layer's neurons store their result (see esnn_neuron.c). */
@@ -89,6 +92,9 @@ typedef struct {
     uint8_t causal, flags; /* causal mode and the layer's ESNN_LF_* flags */
     uint32_t row;          /* causal: current step */
     uint8_t *mem;          /* causal: membranes (int32 per output element) */
+#if ESNN_STREAM
+    uint8_t stream;        /* streaming step (esnn_neuron_stream.c) */
+#endif
 } esnn_sink;
 
 /* ---- esnn_blob_read.c: the tables decoded (esnn_le.h reads the fields) ---- */
@@ -123,6 +129,13 @@ uint8_t *esnn_tensor_ptr(const esnn_run *r, const esnn_tdesc *t);
 void esnn_sink_init(esnn_sink *s, const esnn_run *r, const esnn_ldesc *l, const esnn_tdesc *out);
 void esnn_neuron_store(const esnn_sink *s, uint32_t idx, uint32_t c, int32_t a);
 void esnn_causal_store(const esnn_sink *s, uint32_t idx, uint32_t c, int32_t i);
+/* ---- streaming (ESNN_STREAM): esnn_stream_plan.c, esnn_neuron_stream.c ---- */
+#define ESNN_STREAM_HDR_BYTES 16u  /* the stream's own header: the step counter */
+/* the streaming arena need and the offset of a U8 output's running totals */
+esnn_status esnn_stream_plan(const uint8_t *blob, const esnn_hdr *h, uint64_t *need,
+                             uint64_t *totals, esnn_diag *d);
+void esnn_stream_store(const esnn_sink *s, uint32_t idx, uint32_t c, int32_t i);
+int32_t esnn_sat_add32(int32_t a, int32_t b);
 void esnn_run_layer(const esnn_run *r, const esnn_hdr *h, uint32_t i);
 void esnn_run_causal(esnn_run *r, const esnn_hdr *h, const uint8_t *input);
 uint32_t esnn_membrane_bytes(const uint8_t *blob, const esnn_hdr *h);

@@ -62,6 +62,9 @@ esnn_status esnn_invoke(esnn_model *m, const uint8_t *input, uint32_t input_len,
     r.scale = mode == ESNN_MODE_TSTEP ? r.T : 1u;
     r.row = 0;
     r.mem = NULL;
+#if ESNN_STREAM
+    r.stream = 0;
+#endif
     if (r.causal) {
         esnn_run_causal(&r, &h, input);  /* kernels run one step at a time (T = 1) */
     } else {

@@ -18,6 +18,9 @@ void esnn_sink_init(esnn_sink *s, const esnn_run *r, const esnn_ldesc *l, const 
     s->flags = l->flags;
     s->row = r->row;
     s->mem = r->mem;
+#if ESNN_STREAM
+    s->stream = r->stream;
+#endif
     s->add = (uint8_t)(l->op == ESNN_OP_COUPLE);
     s->fast = (uint8_t)(!r->tstep && !r->causal && l->neuron == ESNN_NEURON_IF && !s->add);
 }
@@ -46,6 +49,12 @@ void esnn_neuron_store(const esnn_sink *s, uint32_t idx, uint32_t c, int32_t a)
 {
     int32_t n;
     if (s->causal) {
+#if ESNN_STREAM
+        if (s->stream) {
+            esnn_stream_store(s, idx, c, a);  /* a is the current of this stream step */
+            return;
+        }
+#endif
         esnn_causal_store(s, idx, c, a);  /* a is the current of step s->row */
         return;
     }

@@ -1,6 +1,7 @@
 /* test_runtime.c - the C runtime's unit tests: hand-computed outputs (test_kernels.c),
  * random nets against a naive reference (test_reference.c), one provoking blob per
- * status (test_validate.c) and the API contract (test_api.c), in this order (they
+ * status (test_validate.c), the API contract (test_api.c) and the streaming mode
+ * (test_stream.c), in this order (they
  * share the RNG of test_runtime_support.c). The fuzz and bench seed blobs are written
  * by write_seeds.c.
  *
@@ -28,6 +29,10 @@ int main(void)
     test_malformed_models();
     test_api();
     test_argmax_ties();
+    test_stream_equals_sequence();
+    test_stream_long();
+    test_stream_saturation();
+    test_stream_errors();
     printf("%d passed, %d failed\n", g_pass, g_fail);
     return g_fail ? 1 : 0;
 }

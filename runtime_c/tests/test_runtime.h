@@ -73,5 +73,10 @@ void test_couple_hostile(void);
 /* test_api.c: the API contract */
 void test_api(void);
 void test_argmax_ties(void);
+/* test_stream.c: the streaming mode of causal blobs */
+void test_stream_equals_sequence(void);
+void test_stream_long(void);
+void test_stream_saturation(void);
+void test_stream_errors(void);
 
 #endif

@@ -41,3 +41,20 @@ def random_residual(rng, in_shape=(2, 6, 6), c=4, n_out=5):
 def random_input(rng, graph, n=16, signed=False):
     x = rng.uniform(-1.0 if signed else 0.0, 1.0, size=(n,) + tuple(graph.input_shape))
     return x
+
+
+def causal_neurons(model, rng):
+    """The model's layers with every spiking layer made IF or LIF at random, with random
+    neuron flags and leak shifts: the causal variants tests run against the oracle."""
+    import dataclasses
+
+    from edgesnn.format.intmodel import NEURON_IF, NEURON_LIF, SPIKING
+    layers = []
+    for layer in model.layers:
+        if layer.neuron in SPIKING:
+            lif = bool(rng.integers(2))
+            layer = dataclasses.replace(layer, neuron=NEURON_LIF if lif else NEURON_IF,
+                                        leak_shift=int(rng.integers(1, 6)) if lif else 0,
+                                        flags=int(rng.integers(0, 8)))
+        layers.append(layer)
+    return layers

@@ -8,10 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import edgesnn
-from _graphs import random_conv, random_input, random_mlp, random_residual
+from _graphs import causal_neurons, random_conv, random_input, random_mlp, random_residual
 from edgesnn.format.blob import read_blob, write_blob
 from edgesnn.errors import BlobError
-from edgesnn.format.intmodel import DTYPE_I32, NEURON_IF, NEURON_LIF, SPIKING
+from edgesnn.format.intmodel import DTYPE_I32
 from edgesnn.format.plan import plan_memory
 from edgesnn.compile.quantize import quantize_graph
 from edgesnn.format.reference import run_tstep
@@ -31,14 +31,7 @@ def test_causal_c_equals_oracle(seed, which, steps):
             read_blob(write_blob(model, plan_memory(model), {}))
         assert exc.value.name == "ESNN_ERR_DTYPE"
         return
-    layers = []
-    for layer in model.layers:
-        if layer.neuron in SPIKING:
-            lif = bool(rng.integers(2))
-            layer = dataclasses.replace(layer, neuron=NEURON_LIF if lif else NEURON_IF,
-                                        leak_shift=int(rng.integers(1, 6)) if lif else 0,
-                                        flags=int(rng.integers(0, 8)))
-        layers.append(layer)
+    layers = causal_neurons(model, rng)
     model = dataclasses.replace(model, layers=layers, causal=True)
     blob = write_blob(model, plan_memory(model), {})
     view = read_blob(blob)

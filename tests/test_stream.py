@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 import edgesnn
-from _graphs import random_conv, random_input, random_mlp
+from _graphs import causal_neurons, random_conv, random_input, random_mlp
 from edgesnn.compile.quantize import quantize_graph
 from edgesnn.errors import ArenaError, BlobError, ShapeError
 from edgesnn.format.blob import write_blob
-from edgesnn.format.intmodel import DTYPE_I32, NEURON_IF, NEURON_LI, NEURON_LIF, SPIKING
+from edgesnn.format.intmodel import DTYPE_I32, NEURON_LI
 from edgesnn.format.plan import plan_memory
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -33,14 +33,7 @@ def causal_blob(seed: int, sequence: bool, readout: str) -> tuple:
     model, _ = quantize_graph(g, random_input(rng, g, 32), steps=16)
     assert not any(model.tensors[t].dtype == DTYPE_I32 for layer in model.layers[:-1]
                    for t in layer.inputs)
-    layers = []
-    for layer in model.layers:
-        if layer.neuron in SPIKING:
-            lif = bool(rng.integers(2))
-            layer = dataclasses.replace(layer, neuron=NEURON_LIF if lif else NEURON_IF,
-                                        leak_shift=int(rng.integers(1, 6)) if lif else 0,
-                                        flags=int(rng.integers(0, 8)))
-        layers.append(layer)
+    layers = causal_neurons(model, rng)
     if readout == "LI":
         layers[-1] = dataclasses.replace(layers[-1], neuron=NEURON_LI,
                                          leak_shift=int(rng.integers(1, 16)))

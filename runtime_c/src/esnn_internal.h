@@ -135,7 +135,6 @@ void esnn_causal_store(const esnn_sink *s, uint32_t idx, uint32_t c, int32_t i);
 esnn_status esnn_stream_plan(const uint8_t *blob, const esnn_hdr *h, uint64_t *need,
                              uint64_t *totals, esnn_diag *d);
 void esnn_stream_store(const esnn_sink *s, uint32_t idx, uint32_t c, int32_t i);
-int32_t esnn_sat_add32(int32_t a, int32_t b);
 void esnn_run_layer(const esnn_run *r, const esnn_hdr *h, uint32_t i);
 void esnn_run_causal(esnn_run *r, const esnn_hdr *h, const uint8_t *input);
 uint32_t esnn_membrane_bytes(const uint8_t *blob, const esnn_hdr *h);
@@ -180,6 +179,49 @@ static inline int32_t esnn_ld_i32(const uint8_t *p)
 static inline void esnn_st_i32(uint8_t *p, int32_t v)
 {
     memcpy(p, &v, sizeof v);
+}
+
+/* a + b clamped to [INT32_MIN, INT32_MAX], without a 64-bit add */
+static inline int32_t esnn_sat_add32(int32_t a, int32_t b)
+{
+    if (b > 0 && a > INT32_MAX - b)
+        return INT32_MAX;
+    if (b < 0 && a < INT32_MIN - b)
+        return INT32_MIN;
+    return a + b;
+}
+
+/* One causal step (format.md 5, "Causal dynamics"), the one implementation behind the
+ * T-step loop (esnn_neuron_causal.c) and the stream (esnn_neuron_stream.c), which
+ * differ only in where they keep the state. `saturate` is a constant at each call site:
+ * the stream clamps the current's addition at the int32 limits because it runs past
+ * the 63 steps the overflow rule proves; within them nothing saturates.
+ *
+ * An IF/LIF membrane: u is the membrane after step t-1 and prev its spike (used by a
+ * DELAYED reset); returns the membrane after step t and sets *spike. A reset
+ * subtracts theta from u >= theta only, and the leak shrinks |u|: neither overflows. */
+static inline int32_t esnn_causal_step(int32_t u, uint8_t prev, int32_t i, int32_t thr,
+                                       uint8_t f, uint32_t leak, int saturate,
+                                       uint8_t *spike)
+{
+    if (leak)
+        u -= esnn_asr32(u, leak);
+    if ((f & ESNN_LF_DELAYED) && prev)
+        u = (f & ESNN_LF_RESET_ZERO) ? 0 : u - thr;
+    u = saturate ? esnn_sat_add32(u, i) : u + i;
+    *spike = (uint8_t)((f & ESNN_LF_STRICT) ? u > thr : u >= thr);
+    if (!(f & ESNN_LF_DELAYED) && *spike)
+        u = (f & ESNN_LF_RESET_ZERO) ? 0 : u - thr;
+    return u;
+}
+
+/* A NONE readout sums its currents, an LI readout leaks: v_{t+1} = v_t - (v_t >> leak) + i_t. */
+static inline int32_t esnn_readout_step(int32_t v, int32_t i, uint8_t neuron, uint32_t leak,
+                                        int saturate)
+{
+    if (neuron == ESNN_NEURON_LI)
+        v -= esnn_asr32(v, leak);
+    return saturate ? esnn_sat_add32(v, i) : v + i;
 }
 
 /* int8 x uint8 dot product. Four partial sums break the add dependency chain; each

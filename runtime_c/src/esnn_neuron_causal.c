@@ -7,37 +7,19 @@
  * Validation bounds |u| below 2^31 (overflow rule with the causal margin). */
 #include "esnn_internal.h"
 
-static void readout(const esnn_sink *s, uint32_t idx, int32_t i)
-{
-    uint8_t *p = s->out + 4u * idx;
-    int32_t v = s->row ? esnn_ld_i32(p) : 0;
-    if (s->neuron == ESNN_NEURON_LI)
-        v -= esnn_asr32(v, s->leak);  /* v_{t+1} = v_t - (v_t >> leak) + i_t */
-    esnn_st_i32(p, v + i);
-}
-
 void esnn_causal_store(const esnn_sink *s, uint32_t idx, uint32_t c, int32_t i)
 {
-    const uint8_t f = s->flags;
-    int32_t thr;
     uint8_t *m = s->mem + 4u * idx;
     int32_t u;
     uint8_t prev, spike;
     if (!esnn_spiking(s->neuron)) {
-        readout(s, idx, i);
+        uint8_t *p = s->out + 4u * idx;
+        esnn_st_i32(p, esnn_readout_step(s->row ? esnn_ld_i32(p) : 0, i, s->neuron, s->leak, 0));
         return;
     }
-    thr = (int32_t)1 << s->shift[c];
     u = s->row ? esnn_ld_i32(m) : 0;
     prev = s->row ? (s->out - s->numel)[idx] : 0u;  /* spike of step t - 1 */
-    if (s->leak)
-        u -= esnn_asr32(u, s->leak);
-    if ((f & ESNN_LF_DELAYED) && prev)
-        u = (f & ESNN_LF_RESET_ZERO) ? 0 : u - thr;
-    u += i;
-    spike = (uint8_t)((f & ESNN_LF_STRICT) ? u > thr : u >= thr);
-    if (!(f & ESNN_LF_DELAYED) && spike)
-        u = (f & ESNN_LF_RESET_ZERO) ? 0 : u - thr;
+    u = esnn_causal_step(u, prev, i, (int32_t)1 << s->shift[c], s->flags, s->leak, 0, &spike);
     s->out[idx] = spike;
     esnn_st_i32(m, u);
 }

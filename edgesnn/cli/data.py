@@ -115,17 +115,13 @@ def load_xy(spec: str, split: str = "test"):
 
 
 def check_labels(y, n: int, name: str, path: str) -> np.ndarray:
-    """One integer label per sample (booleans and fractions are refused)."""
-    y = np.asarray(y)
-    if y.ndim != 1 or y.shape[0] != n:
-        raise EdgesnnError(f"{name} in {path} has shape {tuple(y.shape)}; expected ({n},), "
-                           "one integer label per sample")
-    if y.dtype.kind == "f" and np.all(np.isfinite(y)) and np.all(y == np.floor(y)):
-        return y.astype(np.int64)
-    if y.dtype.kind not in "iu":
-        raise EdgesnnError(f"{name} in {path} must be integers (class labels), got dtype "
-                           f"{y.dtype}")
-    return y
+    """One integer label per sample (the fine-tuning engine's check: booleans and
+    fractions are refused), with the file and array named in the error."""
+    from ..runtime.finetune import integer_labels
+    try:
+        return integer_labels(y, n)
+    except (ValueError, EdgesnnError) as exc:  # a ShapeError is an EdgesnnError
+        raise EdgesnnError(f"{name} in {path}: {exc}") from None
 
 
 def check_sequence_input(model, spec: str, x) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 
 from .. import checks
+from ..format.intmodel import MAX_STEPS
 
 
 def _wrap(fn, *args, **kw):
@@ -39,4 +40,4 @@ def float_range(lo: float | None = None, hi: float | None = None, lo_open: bool 
 
 count = int_range(0)            # retries, seeds: 0, 1, 2, ...
 positive_int = int_range(1)     # epochs, samples, bytes
-steps = int_range(1, 63)        # time steps T (docs/format.md)
+steps = int_range(1, MAX_STEPS)  # time steps T (docs/format.md)

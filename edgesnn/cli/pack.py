@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 
 from ..errors import EdgesnnError
+from ..format.intmodel import MAX_STEPS
 from . import numbers
 from .data import SENSOR_HELP, is_builtin, load_xy
 from .output import emit_json
@@ -58,8 +59,8 @@ def run(args) -> int:
     from ..compile.pack import pack_onnx
     from ..runtime.model import Model
 
-    if args.steps is not None and not 1 <= args.steps <= 63:
-        raise EdgesnnError(f"--steps must be 1..63, got {args.steps}")
+    if args.steps is not None and not 1 <= args.steps <= MAX_STEPS:
+        raise EdgesnnError(f"--steps must be 1..{MAX_STEPS}, got {args.steps}")
     if not os.path.exists(args.model):
         raise EdgesnnError(f"no such file: {args.model}")
     calib_x, calib_y = load_xy(args.calib, split="train")
@@ -69,11 +70,11 @@ def run(args) -> int:
         args.steps = 16
         if args.sequence and calib_x.ndim >= 3:
             args.steps = int(calib_x.shape[1])  # T = the frames of each sequence
-            if not 1 <= args.steps <= 63:
+            if not 1 <= args.steps <= MAX_STEPS:
                 raise EdgesnnError(
                     f"{args.calib}: the calibration sequences have {args.steps} frames, more "
-                    "than the 63 steps a sequence blob takes; keep a window of the first T "
-                    "frames (NAME:T for a shipped set, e.g. basicmotions:50; x[:, :T] for "
+                    f"than the {MAX_STEPS} steps a sequence blob takes; keep a window of the "
+                    "first T frames (NAME:T for a shipped set, e.g. basicmotions:50; x[:, :T] for "
                     "your own data)")
     if is_nir(args.model):
         from ..compile.pack import pack_nir

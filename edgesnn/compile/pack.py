@@ -12,7 +12,7 @@ from typing import Optional
 import numpy as np
 
 from ..format.blob import read_blob, write_blob
-from ..format.intmodel import DTYPE_BYTES
+from ..format.intmodel import DTYPE_BYTES, MAX_STEPS
 from .ir import Graph
 from ..format.plan import plan_memory
 from ..format.inputs import quantize_input
@@ -118,7 +118,6 @@ def check_samples_shape(graph: Graph, x, what: str, sequence: bool = False,
     if sequence:
         if x.ndim >= 3 and int(np.prod(x.shape[2:])) == numel:
             if steps is not None and x.shape[1] != steps:
-                from ..format.intmodel import MAX_STEPS
                 give = (f"give --steps {x.shape[1]} (T must be the number of frames), or "
                         if x.shape[1] <= MAX_STEPS else
                         f"a sequence blob takes at most {MAX_STEPS} steps; ")

@@ -76,8 +76,9 @@ class FinetuneResult:
                 "verify_mismatches": self.verify_mismatches}
 
 
-def labels_array(y, n: int, classes: int) -> np.ndarray:
-    """Validated integer labels 0..classes-1, one per sample."""
+def integer_labels(y, n: int) -> np.ndarray:
+    """One integer label per sample, as int64 (integral floats are taken; booleans,
+    fractions, NaN and inf are refused)."""
     y = np.asarray(y)
     if y.ndim != 1 or y.shape[0] != n:
         raise ShapeError(f"labels have shape {tuple(y.shape)}; expected ({n},), one per sample")
@@ -86,12 +87,18 @@ def labels_array(y, n: int, classes: int) -> np.ndarray:
             raise ValueError("labels must be integers (found NaN, inf or a fraction)")
     elif y.dtype.kind not in "iu":  # booleans are not class indices
         raise ValueError(f"labels must be integers, got dtype {y.dtype}")
+    return y.astype(np.int64)
+
+
+def labels_array(y, n: int, classes: int) -> np.ndarray:
+    """Validated integer labels 0..classes-1, one per sample."""
+    y = integer_labels(y, n)
     bad = np.flatnonzero((y < 0) | (y >= classes))
     if bad.size:
         raise ValueError(
             f"label {y[bad[0]].item()!r} of sample {int(bad[0])} is outside 0..{classes - 1} "
             f"({bad.size} such labels); the model has {classes} classes")
-    return y.astype(np.int64)
+    return y
 
 
 def schedule(n: int, epochs: int, shuffle: bool, seed: int):

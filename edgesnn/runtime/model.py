@@ -201,14 +201,7 @@ class Model:
             size = self.memory("stream").total
             if self.arena_limit is not None:
                 size = int(self.arena_limit)
-            raw = np.zeros(size + 16, dtype=np.uint8)
-            ptr = ffi.cast("uint8_t *", ffi.from_buffer(raw))
-            pad = (-int(ffi.cast("uintptr_t", ptr))) % 16
-            model = ffi.new("esnn_model *")
-            st = lib.esnn_init(model, self._blob_c, len(self.blob), ptr + pad, size, diag)
-            if st != 0:
-                raise_for(st, diag, "stream init")
-            self._stream = (raw, model)
+            self._stream = self._new_c_model(size, "stream init")
         st = lib.esnn_stream_reset(self._stream[1], diag)
         if st != 0:
             raise_for(st, diag, "stream reset")
@@ -368,20 +361,26 @@ class Model:
 
     def _bind(self, mode: int, steps: int):
         """Give the C model an arena big enough for (mode, steps); reuse it when it is."""
-        ffi, lib = c_core()
         need = self.memory("tstep" if mode else "onestep", steps or None).total
         if self._arena is not None and self._arena_key >= need:
             return
         size = need if self.arena_limit is None else int(self.arena_limit)
+        self._arena, self._model_c = self._new_c_model(size, "init")
+        self._arena_key = size
+
+    def _new_c_model(self, size: int, what: str):
+        """A C model bound to a fresh zeroed arena of `size` bytes (16-byte aligned, as
+        the C core wants): (the numpy buffer that owns the arena, the esnn_model)."""
+        ffi, lib = c_core()
         raw = np.zeros(size + 16, dtype=np.uint8)
         ptr = ffi.cast("uint8_t *", ffi.from_buffer(raw))
-        pad = (-int(ffi.cast("uintptr_t", ptr))) % 16  # the C core wants 16-byte alignment
+        pad = (-int(ffi.cast("uintptr_t", ptr))) % 16
         model = ffi.new("esnn_model *")
         diag = ffi.new("esnn_diag *")
         st = lib.esnn_init(model, self._blob_c, len(self.blob), ptr + pad, size, diag)
         if st != 0:
-            raise_for(st, diag, "init")
-        self._arena, self._arena_key, self._model_c = raw, size, model
+            raise_for(st, diag, what)
+        return raw, model
 
     def _run(self, q: np.ndarray, mode: int, steps: int) -> np.ndarray:
         ffi, lib = c_core()

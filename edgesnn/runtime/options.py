@@ -10,17 +10,18 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, fields, replace
 
+from ..format.intmodel import MAX_STEPS  # the format's limit on T (docs/format.md)
+
 TRAIN_MODES = {"reversible": 0, "stored": 1}
 TRAINABLE = {"head": 0, "bias": 1, "all": 2}
 SURROGATES = {"sigmoid": 0, "atan": 1}
 # Default learning rate per subset (normalised units, docs/training.md): with the step
 # averaged over a convolution's output positions, one rate suits every layer type.
 DEFAULT_LR = {"head": 0.05, "bias": 0.05, "all": 0.05}
-MAX_STEPS = 63  # the format's limit on T (docs/format.md)
 
 
 def check_steps(steps) -> int:
-    """T as the C core takes it: 0 for "the blob's default", else 1..63."""
+    """T as the C core takes it: 0 for "the blob's default", else 1..MAX_STEPS."""
     if steps is None:
         return 0
     steps = int(steps)

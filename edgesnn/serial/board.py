@@ -17,7 +17,8 @@ from .finetune import MAX_SATURATED, BoardFinetuneResult, run_finetune
 from .link import Link
 from .proto import unpack_answer
 
-_SLOT = struct.Struct("<BBHIII")  # valid, reserved, reserved, generation, length, crc32
+# HELLO slot entry: valid, boot check, its C status (i16), generation, length, crc32
+_SLOT = struct.Struct("<BBhIII")
 # The largest image the host reads back or accepts from a board, whatever its HELLO
 # claims (docs/serial.md, "Bounds"): far above any MCU slot, small enough for memory.
 MAX_IMAGE_BYTES = 64 * 1024 * 1024
@@ -71,8 +72,7 @@ def parse_hello(p: bytes) -> dict:
     slots = []
     for i in range(2):
         valid, code, status, gen, length, crc = _SLOT.unpack_from(p, 24 + 16 * i)
-        check, problem = state.slot_check(valid, code, struct.unpack("<h", struct.pack(
-            "<H", status))[0], length, slot_bytes)
+        check, problem = state.slot_check(valid, code, status, length, slot_bytes)
         slots.append({"slot": i, "valid": bool(valid), "generation": gen, "length": length,
                       "crc32": crc, "check": check, "problem": problem})
     off = 56

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import struct
 
+from ..errors import STATUS_CODES, STATUS_NAMES
 from . import proto
 
 _IDLE = struct.Struct("<II")  # idle limit (ms; 0: never), idle time of the open session (ms)
-_ESNN_ERR_TRUNCATED = -2
 
 
 def newer(a: int, b: int) -> bool:
@@ -27,13 +27,12 @@ def slot_check(valid: int, code: int, status: int, length: int, slot_bytes: int)
     if check in ("empty", "erased"):
         return check, None
     if check == "header":
-        if status == _ESNN_ERR_TRUNCATED:
+        if status == STATUS_CODES["ESNN_ERR_TRUNCATED"]:
             return check, (f"bad header: an image length of {length} B does not fit the "
                            f"slot's {slot_bytes} B")
         return check, "bad header: its magic, CRC or generation is wrong"
     if check == "crc":
         return check, "image CRC mismatch: the image is corrupted"
-    from ..errors import STATUS_NAMES
     return check, f"the model was refused: {STATUS_NAMES.get(status, f'status {status}')}"
 
 
